@@ -1,0 +1,42 @@
+"""One place where configuration comes from: the environment.
+
+`BIMO_WAREHOUSE` names the DuckDB file for dlt, dbt, Dagster and Streamlit alike.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration. Paths are absolute."""
+
+    warehouse: Path
+    landing_dir: Path
+    start_date: date
+
+    @property
+    def snapshot(self) -> Path:
+        """The read copy that readers (dashboard, `bimo sql`) open; see `bimo.warehouse`."""
+        return self.warehouse.with_name(self.warehouse.stem + ".read" + self.warehouse.suffix)
+
+    @property
+    def dlt_dir(self) -> Path:
+        """Where dlt keeps pipeline state and load packages (beside the warehouse)."""
+        return self.warehouse.parent / ".dlt_pipelines"
+
+
+def get_settings(warehouse: str | os.PathLike[str] | None = None) -> Settings:
+    """Read settings from the environment; an explicit `warehouse` wins over `BIMO_WAREHOUSE`."""
+    wh = Path(warehouse or os.environ.get("BIMO_WAREHOUSE") or DEFAULT_WAREHOUSE)
+    landing = Path(os.environ.get("BIMO_LANDING_DIR") or wh.parent / "landing")
+    start = date.fromisoformat(os.environ.get("BIMO_START_DATE", "2025-01-01"))
+    return Settings(warehouse=wh.resolve(), landing_dir=landing.resolve(), start_date=start)

@@ -1,0 +1,115 @@
+"""Safe access to the DuckDB warehouse.
+
+DuckDB allows one writer process *or* many readers, never both. Bimo therefore:
+
+* serialises writers with an OS file lock (`<warehouse>.lock`): a second writer (a Dagster step,
+  `bimo load`) waits its turn instead of failing on DuckDB's lock;
+* publishes a read copy (`<warehouse>.read.duckdb`) after each successful write, swapped in
+  atomically with `os.replace`; readers (the dashboard, `bimo sql`) open only the copy, read-only
+  and without file or network access, so they never block the pipeline and never see a half write.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from bimo.settings import Settings, get_settings
+
+LOCK_ERRORS = ("Could not set lock", "Conflicting lock", "database is locked")
+
+
+class WarehouseBusyError(RuntimeError):
+    """The warehouse stayed locked by another process for longer than the timeout."""
+
+
+@contextmanager
+def writer_lock(settings: Settings | None = None, *, timeout_s: float = 3600) -> Iterator[None]:
+    """Hold the inter-process writer lock for the warehouse; waits up to `timeout_s`."""
+    settings = settings or get_settings()
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = settings.warehouse.with_name(settings.warehouse.name + ".lock")
+    deadline = time.monotonic() + timeout_s
+    with open(lock_path, "a+") as fh:
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise WarehouseBusyError(
+                        f"another Bimo writer held {lock_path} for over {timeout_s:.0f}s"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def connect_with_retry(path: Path, *, read_only: bool = False, timeout_s: float = 120, **kw):
+    """`duckdb.connect`, retrying while another process (e.g. an external client) holds the file."""
+    delay, deadline = 0.1, time.monotonic() + timeout_s
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, **kw)
+        except duckdb.IOException as exc:
+            if not any(m in str(exc) for m in LOCK_ERRORS) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+@contextmanager
+def write_connection(settings: Settings | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection under the writer lock; publishes the read copy on success."""
+    settings = settings or get_settings()
+    with writer_lock(settings):
+        con = connect_with_retry(settings.warehouse)
+        try:
+            yield con
+        finally:
+            con.close()
+        publish_snapshot(settings, locked=True)
+
+
+def publish_snapshot(settings: Settings | None = None, *, locked: bool = False) -> Path | None:
+    """Copy the warehouse to its read copy atomically. Call only while no write is in progress."""
+    settings = settings or get_settings()
+    if not locked:
+        with writer_lock(settings):
+            return publish_snapshot(settings, locked=True)
+    if not settings.warehouse.exists():
+        return None
+    con = connect_with_retry(settings.warehouse)
+    try:
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    tmp = settings.snapshot.with_name(f".{settings.snapshot.name}.{os.getpid()}.tmp")
+    shutil.copyfile(settings.warehouse, tmp)
+    os.replace(tmp, settings.snapshot)
+    return settings.snapshot
+
+
+def read_connection(settings: Settings | None = None) -> duckdb.DuckDBPyConnection | None:
+    """A short-lived, read-only, sandboxed connection to the read copy; None if nothing is published.
+
+    The connection cannot read or write files, attach databases or change those settings.
+    """
+    settings = settings or get_settings()
+    path = settings.snapshot
+    if not path.exists():
+        return None
+    return connect_with_retry(
+        path,
+        read_only=True,
+        config={"enable_external_access": False, "lock_configuration": True},
+    )

@@ -1,0 +1,16 @@
+{#- Token normalisation: five disjoint counts that add up to the request's total. -#}
+
+{#- Uncached input when the format's input count includes cache reads and writes. -#}
+{% macro uncached_input(input_tokens, cache_read, cache_write) -%}
+    greatest(coalesce({{ input_tokens }}, 0) - coalesce({{ cache_read }}, 0) - coalesce({{ cache_write }}, 0), 0)
+{%- endmacro %}
+
+{#- Output excluding reasoning, when the format's output count includes reasoning. -#}
+{% macro visible_output(output_tokens, reasoning) -%}
+    greatest(coalesce({{ output_tokens }}, 0) - coalesce({{ reasoning }}, 0), 0)
+{%- endmacro %}
+
+{#- The UTC calendar date of a timestamptz, whatever the session time zone. -#}
+{% macro utc_date(ts) -%}
+    cast(timezone('UTC', {{ ts }}) as date)
+{%- endmacro %}

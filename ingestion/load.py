@@ -1,0 +1,109 @@
+"""Load log files into the warehouse: the one entry point for `bimo load` and Dagster."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import dlt
+
+from bimo.settings import Settings, get_settings
+from bimo.warehouse import connect_with_retry, writer_lock
+from ingestion.formats import FORMATS
+from ingestion.readers import expand_paths
+from ingestion.source import DATASET, QUARANTINE_TABLE, FormatStats, gateway_logs
+
+PIPELINE_NAME = "bimo_gateway_logs"
+
+
+def configure_dlt() -> None:
+    """dlt settings Bimo relies on: no telemetry, no piles of finished load packages."""
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
+    os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+
+
+def make_pipeline(settings: Settings) -> dlt.Pipeline:
+    """The dlt pipeline writing `raw_gateway` into the configured warehouse."""
+    configure_dlt()
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    return dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        destination=dlt.destinations.duckdb(str(settings.warehouse)),
+        dataset_name=DATASET,
+        pipelines_dir=str(settings.dlt_dir),
+    )
+
+
+@dataclass
+class LoadSummary:
+    """Counts of one load, per source: parsed, added, duplicates skipped, quarantined."""
+
+    stats: dict[str, FormatStats] = field(default_factory=dict)
+    added: dict[str, int] = field(default_factory=dict)
+
+    def duplicates(self, source: str) -> int:
+        return self.stats[source].rows - self.added.get(source, 0)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(self.added.values())
+
+
+def table_counts(settings: Settings) -> dict[str, int]:
+    """Row count of every raw table that exists (used to tell new rows from duplicates)."""
+    if not settings.warehouse.exists():
+        return {}
+    con = connect_with_retry(settings.warehouse)
+    try:
+        names = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = ?",
+                [DATASET],
+            ).fetchall()
+        }
+        tables = [m.TABLE for m in FORMATS.values()] + [QUARANTINE_TABLE]
+        return {
+            t: con.execute(f'select count(*) from {DATASET}."{t}"').fetchone()[0]
+            for t in tables
+            if t in names
+        }
+    finally:
+        con.close()
+
+
+def group_files(source: str, paths: Iterable[str | Path]) -> dict[str, list[Path]]:
+    """Files for one source, from paths, globs and folders."""
+    if source not in FORMATS:
+        raise ValueError(f"unknown source {source!r}; choose one of {', '.join(FORMATS)}")
+    return {source: expand_paths(paths)}
+
+
+def load_files(
+    files: dict[str, list[Path]],
+    *,
+    settings: Settings | None = None,
+    window: tuple[datetime, datetime] | None = None,
+    locked: bool = False,
+    progress: Callable[[Path], None] | None = None,
+) -> LoadSummary:
+    """Parse and load files per source under the warehouse writer lock; returns the counts."""
+    settings = settings or get_settings()
+    if not locked:
+        with writer_lock(settings):
+            return load_files(
+                files, settings=settings, window=window, locked=True, progress=progress
+            )
+    summary = LoadSummary()
+    before = table_counts(settings)
+    source = gateway_logs(files=files, window=window, stats=summary.stats, progress=progress)
+    make_pipeline(settings).run(source)
+    after = table_counts(settings)
+    for name, module in FORMATS.items():
+        summary.added[name] = after.get(module.TABLE, 0) - before.get(module.TABLE, 0)
+    return summary

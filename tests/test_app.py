@@ -1,0 +1,188 @@
+"""Streamlit dashboard tests: `AppTest` runs against small generated warehouses."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from bimo.settings import get_settings
+from bimo.warehouse import publish_snapshot
+
+pytestmark = pytest.mark.slow
+
+APP = Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py"
+FIRST, LAST = date(2025, 5, 1), date(2025, 6, 20)
+DAYS = [FIRST + timedelta(days=i) for i in range((LAST - FIRST).days + 1)]
+SERIES = [("openai", "gpt-4o", "search"), ("anthropic", "claude-sonnet-4", "chat")]
+
+DDL = """
+create schema marts;
+create table marts.fct_daily_cost (
+    charge_date date, source_tag varchar, service_category varchar, provider varchar,
+    service varchar, model varchar, project varchar, team varchar, environment varchar,
+    feature varchar, api_key_id varchar, currency varchar, cost decimal(38, 12),
+    cost_usd decimal(38, 12), requests bigint, unpriced_requests bigint
+);
+create table marts.fct_llm_usage_daily (
+    usage_date date, provider varchar, model varchar, project varchar, team varchar,
+    environment varchar, feature varchar, api_key_id varchar, source_tag varchar,
+    requests bigint, error_requests bigint, input_uncached_tokens bigint,
+    cache_read_tokens bigint, cache_write_tokens bigint, output_tokens bigint,
+    reasoning_tokens bigint, total_tokens bigint, latency_p50_ms double, latency_p95_ms double,
+    estimated_cost_usd decimal(38, 12), reported_cost_usd decimal(38, 12),
+    unpriced_requests bigint, gateway_cache_hits bigint
+);
+"""
+ANALYTICS_DDL = """
+create schema analytics;
+create table analytics.cost_anomalies (
+    anomaly_id varchar, source_tag varchar, metric varchar, series_level varchar,
+    series_key varchar, provider varchar, model varchar, anomaly_date date, actual double,
+    expected double, lower_bound double, upper_bound double, score double, severity varchar,
+    impact_usd double, direction varchar, method varchar, status varchar, detected_at timestamp
+);
+create table analytics.cost_forecast (
+    source_tag varchar, series_level varchar, series_key varchar, provider varchar,
+    forecast_date date, model_name varchar, forecast double, lo_80 double, hi_80 double,
+    lo_95 double, hi_95 double, trained_through date, generated_at timestamp
+);
+"""
+
+
+def _cost(tag: str, series: int, day: int) -> Decimal:
+    """The fixture's USD cost of one series on one day: prod grows, dev stays small."""
+    if tag == "prod":
+        return Decimal("10.25") + Decimal("0.5") * day if series == 0 else Decimal("5.10")
+    return Decimal("1.20") if series == 0 else Decimal("0.75")
+
+
+def _daily_cost() -> pl.DataFrame:
+    """A few weeks of daily cost rows for dev and prod."""
+    rows = [
+        {
+            "charge_date": d,
+            "source_tag": tag,
+            "service_category": "ai",
+            "provider": provider,
+            "service": provider,
+            "model": model,
+            "project": project,
+            "team": "core",
+            "environment": "production" if tag == "prod" else "development",
+            "feature": "answer",
+            "api_key_id": None,
+            "currency": "USD",
+            "cost": _cost(tag, s, i),
+            "cost_usd": _cost(tag, s, i),
+            "requests": 100,
+            "unpriced_requests": 3 if (tag == "prod" and s == 1) else 0,
+        }
+        for i, d in enumerate(DAYS)
+        for tag in ("dev", "prod")
+        for s, (provider, model, project) in enumerate(SERIES)
+    ]
+    return pl.DataFrame(rows, schema_overrides={"cost": pl.Decimal(38, 12)})
+
+
+def _build(tmp_path: Path, *, analytics: bool) -> None:
+    """Create, fill and publish a fixture warehouse in `tmp_path`."""
+    settings = get_settings(tmp_path / "warehouse.duckdb")
+    costs = _daily_cost()  # noqa: F841 - read by DuckDB's replacement scan
+    con = duckdb.connect(str(settings.warehouse))
+    con.execute(DDL)
+    con.execute("insert into marts.fct_daily_cost by name select * from costs")
+    if analytics:
+        con.execute(ANALYTICS_DDL)
+        detected = datetime(2025, 6, 21, 6)
+        con.execute(
+            "insert into analytics.cost_anomalies values"
+            " ('anom-1', 'prod', 'cost_usd', 'total', 'total', null, null, ?, 120.0, 45.0,"
+            " 35.0, 55.0, 6.1, 'high', 65.0, 'spike', 'mad', 'open', ?),"
+            " ('anom-2', 'dev', 'cost_usd', 'model', 'openai/gpt-4o', 'openai', 'gpt-4o', ?,"
+            " 0.1, 1.2, 0.9, 1.5, 3.2, 'medium', -1.1, 'drop', 'mad', 'open', ?)",
+            [date(2025, 6, 15), detected, date(2025, 6, 10), detected],
+        )
+        con.execute(
+            "insert into analytics.cost_forecast select 'prod', 'total', 'total', null,"
+            " ?::date + i::int, 'AutoETS', 45.0 + i, 40.0 + i, 50.0 + i, 35.0 + i, 55.0 + i,"
+            " ?, ? from range(1, 31) as t(i)",
+            [LAST, LAST, datetime(2025, 6, 21, 6)],
+        )
+    con.close()
+    publish_snapshot(settings)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """st.cache_data outlives an AppTest run; start every test with it empty."""
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
+
+
+def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """Run the dashboard against the warehouse in `tmp_path`."""
+    monkeypatch.setenv("BIMO_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    return at
+
+
+def _metric(at: AppTest, tag: str, label: str) -> str:
+    """The value of the metric whose label names `tag` and `label`."""
+    [value] = [m.value for m in at.metric if f"[{tag}]" in m.label and label in m.label]
+    return value
+
+
+def test_overview_shows_spend_anomalies_and_forecast(tmp_path, monkeypatch):
+    _build(tmp_path, analytics=True)
+    at = _run(tmp_path, monkeypatch)
+
+    costs = _daily_cost().filter(pl.col("source_tag") == "prod")
+    mtd = costs.filter(pl.col("charge_date") >= date(2025, 6, 1))["cost_usd"].to_list()
+    last30 = costs.filter(pl.col("charge_date") >= LAST - timedelta(days=29))["cost_usd"]
+    on_last = costs.filter(pl.col("charge_date") == LAST)["cost_usd"].to_list()
+    assert _metric(at, "prod", "Month to date") == f"${sum(mtd):,.2f}"
+    assert _metric(at, "prod", "Last 30 days") == f"${sum(last30.to_list()):,.2f}"
+    assert _metric(at, "prod", "Jun 20") == f"${sum(on_last):,.2f}"
+    assert _metric(at, "prod", "Unpriced") == "90"
+    assert _metric(at, "dev", "Month to date") == f"${Decimal('1.95') * 20:,.2f}"
+    assert any("NULL cost, not $0" in c.value for c in at.caption)
+
+    anomalies = at.dataframe[0].value
+    assert anomalies["series_key"].tolist() == ["total", "openai/gpt-4o"]  # latest first
+    assert anomalies["severity"].tolist() == ["high", "medium"]
+    assert any("AutoETS" in c.value for c in at.caption)
+    assert len(at.get("vega_lite_chart")) == 6  # daily, model and project per tag, forecast
+    assert not any("not built yet" in i.value for i in at.info)
+
+
+def test_source_tag_filter_hides_other_tags(tmp_path, monkeypatch):
+    _build(tmp_path, analytics=True)
+    at = _run(tmp_path, monkeypatch)
+    at.multiselect[0].set_value(["dev"]).run()
+    assert not at.exception
+    assert {m.label.split("]")[0] for m in at.metric} == {":orange-badge[dev"}
+    assert at.dataframe[0].value["source_tag"].tolist() == ["dev"]
+
+
+def test_no_warehouse_shows_guidance(tmp_path, monkeypatch):
+    at = _run(tmp_path, monkeypatch)
+    assert any("No data yet" in i.value and "make demo" in i.value for i in at.info)
+    assert not at.metric
+
+
+def test_missing_analytics_says_not_built(tmp_path, monkeypatch):
+    _build(tmp_path, analytics=False)
+    at = _run(tmp_path, monkeypatch)
+    assert _metric(at, "prod", "Month to date").startswith("$")
+    assert any("Analytics are not built yet" in i.value for i in at.info)
+    assert not at.dataframe
+    assert len(at.get("vega_lite_chart")) == 5  # no forecast chart
