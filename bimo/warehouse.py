@@ -100,7 +100,7 @@ def publish_snapshot(settings: Settings | None = None, *, locked: bool = False) 
 
 
 def read_connection(settings: Settings | None = None) -> duckdb.DuckDBPyConnection | None:
-    """A short-lived, read-only, sandboxed connection to the read copy; None if nothing is published.
+    """A short-lived, read-only, sandboxed connection to the read copy (None: nothing published).
 
     The connection cannot read or write files, attach databases or change those settings.
     """

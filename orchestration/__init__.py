@@ -1,0 +1,1 @@
+"""Dagster definitions for Bimo: thin assets over ingestion, dbt and `bimo.analytics`."""

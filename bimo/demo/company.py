@@ -273,7 +273,9 @@ def catalogue() -> Catalogue:
         stream_key=np.array([KEY_INDEX[s[0]] for s in STREAMS]),
         stream_feature=np.array([FEATURES.index(s[1]) for s in STREAMS]),
         stream_model=np.array([MODEL_INDEX[s[2]] for s in STREAMS]),
-        stream_format=np.array([FORMATS.index(TEAM_FORMAT[API_KEYS[KEY_INDEX[s[0]]].team]) for s in STREAMS]),
+        stream_format=np.array(
+            [FORMATS.index(TEAM_FORMAT[API_KEYS[KEY_INDEX[s[0]]].team]) for s in STREAMS]
+        ),
         stream_weight=weights / weights.sum(),
         stream_in_mult=np.array([s[4] for s in STREAMS]),
         price_in=np.array([m.price_in for m in MODELS]),

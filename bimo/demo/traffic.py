@@ -32,10 +32,37 @@ ERROR_P = (0.99, 0.004, 0.003, 0.003)
 
 # Share of traffic per UTC hour: Acme serves Europe and the Americas.
 PROD_HOURS = np.array(
-    [2, 1.5, 1.2, 1, 1, 1.2, 2, 3, 4.5, 5.5, 6, 6.2, 6.5, 7, 7.5, 7.5, 7, 6.5, 6, 5, 4.2, 3.5, 3, 2.5]
+    [
+        2,
+        1.5,
+        1.2,
+        1,
+        1,
+        1.2,
+        2,
+        3,
+        4.5,
+        5.5,
+        6,
+        6.2,
+        6.5,
+        7,
+        7.5,
+        7.5,
+        7,
+        6.5,
+        6,
+        5,
+        4.2,
+        3.5,
+        3,
+        2.5,
+    ]
 )
 # Developer activity per local hour.
-DEV_HOURS = np.array([0.1, 0.05, 0, 0, 0, 0, 0.2, 0.5, 2, 5, 7, 7, 4, 5, 7, 7, 6, 4, 2, 1.2, 1, 1, 0.6, 0.3])
+DEV_HOURS = np.array(
+    [0.1, 0.05, 0, 0, 0, 0, 0.2, 0.5, 2, 5, 7, 7, 4, 5, 7, 7, 6, 4, 2, 1.2, 1, 1, 0.6, 0.3]
+)
 
 _FEAT = np.array([FEATURE_SHAPE[f][:4] for f in FEATURES], dtype=float)
 _STREAMED = np.array([FEATURE_SHAPE[f][4] for f in FEATURES])
@@ -85,7 +112,10 @@ class Requests:
     @staticmethod
     def concat(*parts: Requests) -> Requests:
         return Requests(
-            **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Requests)}
+            **{
+                f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                for f in fields(Requests)
+            }
         )
 
     def billable(self) -> np.ndarray:
@@ -140,7 +170,9 @@ def usage(rng, model, feature, in_mult) -> dict[str, np.ndarray]:
     inp = lognormal(rng, f[:, 0] * in_mult, f[:, 1], n)
     inp = np.clip(inp, 8, _MAX_IN[model]).astype(np.int64)
     out = np.where(f[:, 2] > 0, np.maximum(1, lognormal(rng, f[:, 2], f[:, 3], n)), 0)
-    reasoning = np.where(rng.random(n) < _REASON_P[model], lognormal(rng, _REASON_MED[model], 0.8, n), 0)
+    reasoning = np.where(
+        rng.random(n) < _REASON_P[model], lognormal(rng, _REASON_MED[model], 0.8, n), 0
+    )
     reasoning = reasoning.astype(np.int64)
     out = np.minimum(out, 16_000).astype(np.int64) + reasoning
     big = inp >= 1024
@@ -164,7 +196,11 @@ def build(rng, ts_us, stream, model, feature, in_mult, *, gateway=None, errors=T
     for k in ("input", "cache_read", "cache_write", "reasoning"):
         u[k] = np.where(failed, 0, u[k])
     u["output"] = np.where(failed, np.where(error >= 2, rng.integers(0, 40, n), 0), u["output"])
-    hit = np.zeros(n, bool) if gateway is None else gateway & ~failed & (rng.random(n) < GATEWAY_CACHE_HIT)
+    hit = (
+        np.zeros(n, bool)
+        if gateway is None
+        else gateway & ~failed & (rng.random(n) < GATEWAY_CACHE_HIT)
+    )
     duration, ttft = latency(rng, model, feature, u["input"], u["output"], u["reasoning"], error)
     duration = np.where(hit, rng.integers(3, 40, n), duration)
     ttft = np.where(hit & (ttft >= 0), np.minimum(ttft, duration), ttft)
@@ -178,7 +214,9 @@ def build(rng, ts_us, stream, model, feature, in_mult, *, gateway=None, errors=T
 
 def prod_calls(rng, cat: Catalogue, streams: np.ndarray, ts_us: np.ndarray) -> Requests:
     """Rows for prod calls on the given streams at the given times."""
-    in_gateway = np.isin(cat.stream_format[streams], [FORMATS.index("gateway"), FORMATS.index("litellm")])
+    in_gateway = np.isin(
+        cat.stream_format[streams], [FORMATS.index("gateway"), FORMATS.index("litellm")]
+    )
     return build(rng, ts_us, streams, cat.stream_model[streams], cat.stream_feature[streams],
                  cat.stream_in_mult[streams], gateway=in_gateway)  # fmt: skip
 
@@ -213,16 +251,21 @@ def dev_calls(rng, dev: np.ndarray, ts_us: np.ndarray, model: np.ndarray) -> Req
     error = np.where(rng.random(n) < 0.01, 3, 0).astype(np.int8)
     feature = np.where(rng.random(n) < 0.2, FEATURES.index("code-review"), FEATURES.index("agent"))
     duration, _ = latency(rng, model, feature, fresh + read + write, out, reasoning, error)
+    # A session is a developer's two-hour block of local time (`user` holds it for dev rows).
+    local_s = (np.asarray(ts_us) % US_PER_DAY) // 1_000_000 + _DEV_OFFSET_S[dev]
+    session = (local_s % 86_400) // 7200
     return Requests(
         ts_us=np.asarray(ts_us, dtype=np.int64), stream=dev, model=model, feature=feature,
         input=fresh + read + write, cache_read=read, cache_write=write, output=out,
         reasoning=reasoning, error=error, cache_hit=np.zeros(n, bool), duration_ms=duration,
         ttft_ms=np.full(n, -1), content=rng.random(n) < CONTENT_SHARE,
-        attempt=np.ones(n, dtype=np.int8), user=rng.integers(0, 100_000, n),
+        attempt=np.ones(n, dtype=np.int8), user=session,
     )  # fmt: skip
 
 
-def simulate_dev(rng, day_us: int, mean: float, day_index: int, days: int, weekday: int) -> Requests:
+def simulate_dev(
+    rng, day_us: int, mean: float, day_index: int, days: int, weekday: int
+) -> Requests:
     n = day_volume(rng, mean * DEV_SHARE, day_index, days, weekday, weekend_factor=0.12)
     dev = rng.choice(len(DEVELOPERS), size=n, p=_DEV_ACTIVITY)
     tool = np.where(rng.random(n) < 0.85, _DEV_TOOL[dev], 1 - _DEV_TOOL[dev])

@@ -1,0 +1,65 @@
+# Bimo — two commands on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+VENV := .venv
+BIN := $(VENV)/bin
+UV := .tools/bin/uv
+export DAGSTER_HOME := $(CURDIR)/dagster_home
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export RUNTIME__DLTHUB_TELEMETRY := false
+export BIMO_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
+
+.PHONY: help install demo test test-fast lint format ui bench clean
+
+help:
+	@echo "make demo   - install, generate a demo company, run the pipeline through Dagster, print a summary"
+	@echo "make test   - install and run the whole test suite"
+	@echo "make ui     - Dagster UI on http://127.0.0.1:3000 and the dashboard on http://127.0.0.1:8501"
+	@echo "make lint   - ruff lint and format check"
+	@echo "make bench  - benchmarks (results in benchmarks/results/)"
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# uv.lock pins every package: two installs a month apart resolve the same.
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --python $(PYTHON)
+	$(BIN)/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	time $(BIN)/bimo demo
+
+test: install
+	$(BIN)/python -m pytest -n 2 -q
+
+test-fast: install
+	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+ui: install
+	@echo "Dagster UI:  http://127.0.0.1:3000"
+	@echo "Dashboard:   http://127.0.0.1:8501"
+	@set -m; trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000 & \
+	$(BIN)/streamlit run app/streamlit_app.py --server.headless true --server.address 127.0.0.1 \
+	  --server.port 8501 --browser.gatherUsageStats false & \
+	wait
+
+bench: install
+	$(BIN)/python benchmarks/ingest_throughput.py
+	$(BIN)/python benchmarks/anomaly_accuracy.py
+
+clean:
+	rm -rf $(VENV) .tools data dagster_home/storage dagster_home/logs dagster_home/history dbt_project/target

@@ -1,0 +1,1 @@
+"""Analytics logic (anomalies, forecasts) as plain functions over polars frames: no Dagster here."""

@@ -1,0 +1,107 @@
+"""Daily series in StatsForecast's long `unique_id / ds / y` shape, read from the marts.
+
+Only complete days are returned: the last day is dropped when the newest request is earlier than
+23:00 UTC on it (a month-to-date cut-off must not look like a drop).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import polars as pl
+
+SERIES_COLUMNS = [
+    "unique_id",
+    "source_tag",
+    "metric",
+    "series_level",
+    "series_key",
+    "provider",
+    "model",
+]
+
+_COST_LEVELS = {
+    "total": ("'total'", "null", "null"),
+    "provider": ("provider", "provider", "null"),
+    "model": ("provider || '/' || model", "provider", "model"),
+}
+_ERROR_LEVELS = {k: v for k, v in _COST_LEVELS.items() if k != "model"}
+
+
+def last_complete_day(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The newest day fully covered by the loaded logs (None when nothing is loaded)."""
+    newest = con.sql(
+        "select max(timezone('UTC', requested_at)) from marts.fct_llm_requests"
+    ).fetchall()[0][0]
+    if newest is None:
+        return None
+    return newest.date() if newest.hour >= 23 else newest.date() - timedelta(days=1)
+
+
+def _uid(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        unique_id=pl.concat_str(
+            ["source_tag", "metric", "series_level", "series_key"], separator="|"
+        )
+    )
+
+
+def daily_cost_series(con: duckdb.DuckDBPyConnection, through: date) -> pl.DataFrame:
+    """Daily estimated cost (USD) per source tag, in total, per provider and per model."""
+    parts = []
+    for level, (key, provider, model) in _COST_LEVELS.items():
+        parts.append(
+            f"""
+            select source_tag, 'cost_usd' as metric, '{level}' as series_level,
+                   {key} as series_key, {provider} as provider, {model} as model,
+                   charge_date as ds, coalesce(sum(cost_usd), 0)::double as y
+            from marts.fct_daily_cost
+            where charge_date <= ? and service_category = 'ai'
+            group by all
+            """
+        )
+    sql = " union all ".join(parts)
+    frame = con.execute(sql, [through] * len(parts)).pl()
+    return fill_missing_days(_uid(frame), through)
+
+
+def daily_error_rate_series(
+    con: duckdb.DuckDBPyConnection, through: date, *, min_requests: int = 50
+) -> pl.DataFrame:
+    """Daily share of failed requests per source tag, in total and per provider (days with
+    fewer than `min_requests` requests are left out: their rate is noise)."""
+    parts = []
+    for level, (key, provider, model) in _ERROR_LEVELS.items():
+        parts.append(
+            f"""
+            select source_tag, 'error_rate' as metric, '{level}' as series_level,
+                   {key} as series_key, {provider} as provider, {model} as model,
+                   usage_date as ds,
+                   sum(error_requests)::double / sum(requests) as y,
+                   sum(requests) as requests
+            from marts.fct_llm_usage_daily
+            where usage_date <= ?
+            group by all
+            having sum(requests) >= {int(min_requests)}
+            """
+        )
+    frame = con.execute(" union all ".join(parts), [through] * len(parts)).pl()
+    return _uid(frame).drop("requests")
+
+
+def fill_missing_days(frame: pl.DataFrame, through: date) -> pl.DataFrame:
+    """Give every series a row per day from its first day to `through` (no spend = 0)."""
+    if frame.is_empty():
+        return frame
+    spans = frame.group_by(SERIES_COLUMNS).agg(pl.col("ds").min().alias("first"))
+    grid = (
+        spans.with_columns(ds=pl.date_ranges("first", pl.lit(through), interval="1d"))
+        .explode("ds")
+        .drop("first")
+    )
+    return (
+        grid.join(frame.select(["unique_id", "ds", "y"]), on=["unique_id", "ds"], how="left")
+        .with_columns(pl.col("y").fill_null(0.0))
+        .sort(["unique_id", "ds"])
+    )

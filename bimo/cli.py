@@ -1,0 +1,254 @@
+"""The `bimo` command line."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bimo.settings import Settings, get_settings
+
+console = Console()
+SOURCES = ("bimo-gateway", "litellm", "otel-genai", "cli-log")
+
+EXAMPLES = """examples:
+  bimo generate --out data/demo --days 90
+  bimo load litellm exports/spend_logs.json
+  bimo load bimo-gateway 'logs/**/*.jsonl.gz' --warehouse /tmp/w.duckdb
+  bimo sql "select source_tag, sum(cost_usd) from marts.fct_daily_cost group by 1"
+  bimo demo
+"""
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from bimo.demo import generate
+
+    with _progress() as bar:
+        task = bar.add_task("generating days", total=args.days)
+        result = generate(
+            Path(args.out),
+            days=args.days,
+            requests_per_day=args.requests_per_day,
+            seed=args.seed,
+            end=args.end,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    console.print(
+        f"wrote {result.requests:,} requests ({result.start} .. {result.end}) in "
+        f"{len(result.files)} files under {result.out_dir}; ground truth in {result.labels_path}"
+    )
+    return 0
+
+
+def _build(settings: Settings) -> bool:
+    from bimo.dbt_runner import dbt_build
+    from bimo.warehouse import publish_snapshot, writer_lock
+
+    with console.status("rebuilding marts (dbt build)…"), writer_lock(settings):
+        result = dbt_build(settings)
+        if result.ok:
+            publish_snapshot(settings, locked=True)
+    if not result.ok:
+        console.print("[red]dbt build failed:[/]")
+        for f in result.failures[:20]:
+            console.print(f"  {f}")
+        console.print(result.output_tail)
+        return False
+    console.print(f"marts rebuilt: {result.models} models, {result.tests} tests passed")
+    return True
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from ingestion.load import group_files, load_files
+
+    settings = get_settings(args.warehouse)
+    try:
+        files = group_files(args.source, args.paths)
+    except (FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    n_files = len(files[args.source])
+    if n_files == 0:
+        console.print(f"[red]error:[/] no JSON files found in {' '.join(args.paths)}")
+        return 2
+    with _progress() as bar:
+        task = bar.add_task(f"loading {args.source}", total=n_files)
+        summary = load_files(files, settings=settings, progress=lambda _p: bar.advance(task))
+    st = summary.stats[args.source]
+    console.print(
+        f"{args.source}: {st.records:,} records in {st.files} files → "
+        f"[green]{summary.added[args.source]:,} rows loaded[/], "
+        f"{summary.duplicates(args.source):,} duplicates skipped, "
+        f"[yellow]{st.quarantined:,} quarantined[/], {st.skipped:,} skipped (not requests)"
+    )
+    if st.quarantined:
+        console.print("  reasons: select reason, count(*) from raw_gateway.quarantine group by 1")
+    if args.no_build:
+        from bimo.warehouse import publish_snapshot
+
+        publish_snapshot(settings)
+        console.print("marts not rebuilt (--no-build)")
+        return 0
+    return 0 if _build(settings) else 1
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    return 0 if _build(get_settings(args.warehouse)) else 1
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from bimo.sql import QueryError, run_query
+
+    settings = get_settings(args.warehouse)
+    try:
+        frame = run_query(settings, args.query, limit=args.limit)
+    except QueryError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 1
+    if args.format == "csv":
+        sys.stdout.write(frame.write_csv())
+    elif args.format == "json":
+        sys.stdout.write(frame.write_json() + "\n")
+    else:
+        import polars as pl
+
+        with pl.Config(tbl_rows=args.limit, tbl_cols=-1, tbl_width_chars=200):
+            print(frame)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate the demo company, land its files, run the whole graph through Dagster."""
+    import os
+
+    from bimo.report import warehouse_summary
+
+    settings = get_settings(args.warehouse)
+    end = args.end or date.today() - timedelta(days=1)
+    os.environ["BIMO_WAREHOUSE"] = str(settings.warehouse)
+    args.out, args.end = str(settings.landing_dir), end
+    if settings.landing_dir.exists():
+        shutil.rmtree(settings.landing_dir)
+    cmd_generate(args)
+    from orchestration.run import run_range
+
+    start = end - timedelta(days=args.days - 1)
+    with console.status(f"running the Dagster job bimo_daily for {start} .. {end} in one run…"):
+        result = run_range(start, end)
+    if not result.success:
+        for event in result.all_events:
+            if event.is_failure:
+                console.print(f"[red]{event.message}[/]")
+        return 1
+    console.print(f"[green]Dagster run {result.run_id} succeeded[/]")
+    warehouse_summary(settings, console)
+    console.print(
+        "\nNext:\n  make ui      # Dagster UI http://127.0.0.1:3000 and dashboard http://127.0.0.1:8501\n"
+        f'  .venv/bin/bimo sql "select * from marts.fct_daily_cost limit 10"\n'
+        f"  labels (injected anomalies): {settings.landing_dir / 'labels.json'}"
+    )
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from bimo.report import warehouse_summary
+
+    warehouse_summary(get_settings(args.warehouse), console)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bimo",
+        description="Bimo: a FinOps warehouse for AI, cloud and SaaS spend.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    wh = argparse.ArgumentParser(add_help=False)
+    wh.add_argument(
+        "--warehouse", help="DuckDB file (default: $BIMO_WAREHOUSE or data/warehouse.duckdb)"
+    )
+    gen = argparse.ArgumentParser(add_help=False)
+    gen.add_argument("--days", type=int, default=90)
+    gen.add_argument("--requests-per-day", type=int, default=1500)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--end", type=date.fromisoformat, help="last day (default: yesterday, UTC)")
+
+    g = sub.add_parser(
+        "generate",
+        parents=[gen],
+        help="write a demo company's logs",
+        epilog="example: bimo generate --out data/demo --days 30 --seed 1",
+    )
+    g.add_argument("--out", required=True, help="output folder")
+    g.set_defaults(fn=cmd_generate)
+
+    ld = sub.add_parser(
+        "load",
+        parents=[wh],
+        help="load log files, then rebuild the marts",
+        epilog="example: bimo load litellm spend_logs.json 'more/*.json.gz'",
+    )
+    ld.add_argument("source", choices=SOURCES)
+    ld.add_argument("paths", nargs="+", help="files, folders or globs")
+    ld.add_argument("--no-build", action="store_true", help="load only; skip dbt build")
+    ld.set_defaults(fn=cmd_load)
+
+    b = sub.add_parser(
+        "build", parents=[wh], help="rebuild the marts (dbt build)", epilog="example: bimo build"
+    )
+    b.set_defaults(fn=cmd_build)
+
+    q = sub.add_parser(
+        "sql",
+        parents=[wh],
+        help="run a read-only query",
+        epilog='example: bimo sql "select * from marts.fct_daily_cost limit 5"',
+    )
+    q.add_argument("query")
+    q.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    q.add_argument("--limit", type=int, default=10_000)
+    q.set_defaults(fn=cmd_sql)
+
+    d = sub.add_parser(
+        "demo",
+        parents=[wh, gen],
+        help="generate demo data and run the pipeline",
+        epilog="example: bimo demo --days 60",
+    )
+    d.set_defaults(fn=cmd_demo)
+
+    s = sub.add_parser(
+        "summary",
+        parents=[wh],
+        help="tables, row counts, spend per source tag",
+        epilog="example: bimo summary",
+    )
+    s.set_defaults(fn=cmd_summary)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

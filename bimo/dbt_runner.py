@@ -1,0 +1,57 @@
+"""Run `dbt build` against the configured warehouse (used by `bimo load` and `bimo build`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from bimo.settings import DBT_PROJECT_DIR, Settings
+
+DBT = str(Path(sys.executable).parent / "dbt")
+
+
+@dataclass
+class DbtResult:
+    """Outcome of one dbt invocation, read from its run_results.json."""
+
+    ok: bool
+    models: int
+    tests: int
+    failures: list[str]
+    output_tail: str
+
+
+def dbt_build(settings: Settings, *args: str) -> DbtResult:
+    """`dbt build` against the settings' warehouse (the caller holds the writer lock)."""
+    env = {
+        **os.environ,
+        "BIMO_WAREHOUSE": str(settings.warehouse),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    cmd = [
+        DBT,
+        "build",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        *args,
+    ]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    results_path = DBT_PROJECT_DIR / "target" / "run_results.json"
+    models = tests = 0
+    failures: list[str] = []
+    if results_path.exists():
+        for r in json.loads(results_path.read_text())["results"]:
+            kind = r["unique_id"].split(".")[0]
+            if r["status"] in ("success", "pass"):
+                models += kind == "model"
+                tests += kind in ("test", "unit_test")
+            elif r["status"] not in ("skipped",):
+                failures.append(f"{r['unique_id']}: {r['status']} {r.get('message') or ''}".strip())
+    tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+    return DbtResult(proc.returncode == 0, models, tests, failures, tail)

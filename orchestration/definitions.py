@@ -1,0 +1,16 @@
+"""Bimo's Dagster definitions: assembled here, defined in `orchestration/defs/`."""
+
+import dagster as dg
+from dagster_dlt import DagsterDltResource
+
+from orchestration.defs.analytics import cost_anomalies, cost_forecast
+from orchestration.defs.automation import daily_job, daily_schedule
+from orchestration.defs.dbt import bimo_dbt_assets, dbt_resource
+from orchestration.defs.ingestion import gateway_log_assets
+
+defs = dg.Definitions(
+    assets=[gateway_log_assets, bimo_dbt_assets, cost_anomalies, cost_forecast],
+    jobs=[daily_job],
+    schedules=[daily_schedule],
+    resources={"dlt": DagsterDltResource(), "dbt": dbt_resource()},
+)
