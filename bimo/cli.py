@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bimo.settings import Settings, get_settings
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 120)
 SOURCES = ("bimo-gateway", "litellm", "otel-genai", "cli-log")
 
 EXAMPLES = """examples:

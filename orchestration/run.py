@@ -9,7 +9,7 @@ PARTITION_RANGE_START = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END = "dagster/asset_partition_range_end"
 
 
-def run_range(start: date, end: date) -> dg.ExecuteInProcessResult:
+def run_range(start: date, end: date, *, log_level: str = "WARNING") -> dg.ExecuteInProcessResult:
     """Materialise every asset for the daily partitions start..end (inclusive) in one run."""
     from orchestration.definitions import defs
 
@@ -18,6 +18,7 @@ def run_range(start: date, end: date) -> dg.ExecuteInProcessResult:
     return job.execute_in_process(
         instance=instance,
         tags={PARTITION_RANGE_START: start.isoformat(), PARTITION_RANGE_END: end.isoformat()},
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
     )
 

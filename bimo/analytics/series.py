@@ -62,7 +62,7 @@ def daily_cost_series(con: duckdb.DuckDBPyConnection, through: date) -> pl.DataF
             """
         )
     sql = " union all ".join(parts)
-    frame = con.execute(sql, [through] * len(parts)).pl()
+    frame = con.sql(sql, params=[through] * len(parts)).pl()
     return fill_missing_days(_uid(frame), through)
 
 
@@ -86,7 +86,7 @@ def daily_error_rate_series(
             having sum(requests) >= {int(min_requests)}
             """
         )
-    frame = con.execute(" union all ".join(parts), [through] * len(parts)).pl()
+    frame = con.sql(" union all ".join(parts), params=[through] * len(parts)).pl()
     return _uid(frame).drop("requests")
 
 

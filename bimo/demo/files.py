@@ -32,8 +32,10 @@ def hexes(rng: np.random.Generator, n: int, chars: int) -> list[str]:
 
 
 def uuids(rng: np.random.Generator, n: int) -> list[str]:
-    return [f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) % 4]}{h[17:20]}-{h[20:]}"
-            for h in hexes(rng, n, 32)]  # fmt: skip
+    return [
+        f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) % 4]}{h[17:20]}-{h[20:]}"
+        for h in hexes(rng, n, 32)
+    ]
 
 
 def iso_ms(ts_us: np.ndarray, offset_min: np.ndarray | None = None) -> list[str]:

@@ -1,4 +1,4 @@
-"""`generate()`: a deterministic demo landing zone of AI usage logs for Acme Robotics, with labels."""
+"""`generate()`: a deterministic landing zone of Acme Robotics' AI usage logs, with labels."""
 
 from __future__ import annotations
 
@@ -10,22 +10,27 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from bimo.demo.anomalies import Day, inject, plan
+from bimo.demo.anomalies import plan
+from bimo.demo.calls import Requests
 from bimo.demo.company import FORMATS, catalogue
 from bimo.demo.content import Texts
+from bimo.demo.dev_traffic import DEV_SHARE, DEV_WEEKEND, simulate_dev
 from bimo.demo.files import SOURCE_DIRS, prepare
+from bimo.demo.injectors import Day, inject
 from bimo.demo.malformed import plan_malformed
-from bimo.demo.traffic import simulate_dev, simulate_prod
+from bimo.demo.traffic import expected_volume, simulate_prod
 from bimo.demo.writer_litellm import write_litellm
 from bimo.demo.writer_otel import write_otel
 from bimo.demo.writers import write_cli, write_gateway
 
-GZIP_EVERY = 7  # every 7th day of the gateway log is gzipped, as a log rotator would leave it
+GZIP_EVERY = 7  # every 7th day of the gateway log is gzipped, as a log rotator leaves it
+NON_GENAI, SUMMARIES = "otel-genai/non_genai_spans", "cli-log/summary_lines"
 
 
 @dataclass(frozen=True)
 class GenerateResult:
-    """What `generate` wrote. `counts` are valid request records per source folder."""
+    """What `generate` wrote. `counts` are valid request records per source folder; `skipped`
+    counts lines a loader must skip (not quarantine): non-GenAI spans and CLI summary lines."""
 
     out_dir: Path
     start: date
@@ -35,7 +40,15 @@ class GenerateResult:
     labels_path: Path
     counts: dict[str, int]
     malformed: int
-    skipped: dict[str, int] = field(default_factory=dict)  # lines a loader must skip, not quarantine
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Tally:
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SOURCE_DIRS.values(), 0))
+    skipped: dict[str, int] = field(default_factory=lambda: {NON_GENAI: 0, SUMMARIES: 0})
+    malformed: list[dict[str, object]] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
 
 
 def generate(
@@ -59,64 +72,93 @@ def generate(
     cat = catalogue()
     anomalies = plan(days, start.weekday(), np.random.default_rng([seed, 1]))
     bad = plan_malformed(np.random.default_rng([seed, 2]), days, requests_per_day)
-    counts = dict.fromkeys(SOURCE_DIRS.values(), 0)
-    skipped = {"otel-genai/non_genai_spans": 0, "cli-log/summary_lines": 0}
-    files: list[Path] = []
-    malformed: list[dict[str, object]] = []
-
+    tally = _Tally()
     for i in range(days):
         day = start + timedelta(days=i)
-        stamp = day.isoformat()
         day_us = (day - date(1970, 1, 1)).days * 86_400_000_000
+        # Separate streams per day and purpose: normal traffic is the same with or without
+        # an incident that day, and each day can be regenerated on its own.
         rng = np.random.default_rng([seed, 3, day.toordinal()])
-        dev = simulate_dev(rng, day_us, requests_per_day, i, days, day.weekday())
-        prod = simulate_prod(rng, cat, day_us, requests_per_day, i, days, day.weekday())
-        today = Day(np.random.default_rng([seed, 4, day.toordinal()]), cat, day_us, prod, dev)
+        n_prod = expected_volume(requests_per_day, i, days, day.weekday())
+        n_dev = expected_volume(requests_per_day * DEV_SHARE, i, days, day.weekday(), DEV_WEEKEND)
+        dev = simulate_dev(rng, day_us, n_dev)
+        prod = simulate_prod(rng, cat, day_us, n_prod)
+        arng = np.random.default_rng([seed, 4, day.toordinal()])
+        today = Day(arng, cat, day_us, prod, dev, n_prod, n_dev)
         for a in anomalies:
             if a.covers(i):
                 inject(a, i - a.start, today)
-        prod, dev = today.prod.sorted(), today.dev.sorted()
-        wrng = np.random.default_rng([seed, 5, day.toordinal()])
-        texts = Texts(wrng)
-        fmt = cat.stream_format[prod.stream]
-
-        gz = ".gz" if i % GZIP_EVERY == GZIP_EVERY - 1 else ""
-        paths = {
-            "gateway": out / SOURCE_DIRS["gateway"] / f"requests-{stamp}.jsonl{gz}",
-            "litellm": out / SOURCE_DIRS["litellm"] / f"spend-logs-{stamp}.json",
-            "otel": out / SOURCE_DIRS["otel"] / f"traces-{stamp}.jsonl",
-            "cli": out / SOURCE_DIRS["cli"] / f"usage-{stamp}.jsonl",
-        }
-        part = {f: prod.take(np.flatnonzero(fmt == FORMATS.index(f))) for f in FORMATS}
-        results = {
-            "gateway": write_gateway(paths["gateway"], part["gateway"], wrng, texts, bad.get(("gateway", i), [])),
-            "litellm": write_litellm(paths["litellm"], part["litellm"], wrng, texts, cat,
-                                     bad.get(("litellm", i), [])),
-        }  # fmt: skip
-        n_otel, n_http = write_otel(paths["otel"], part["otel"], wrng, texts)
-        n_cli, cli_bad, n_summary = write_cli(paths["cli"], dev, wrng, texts, bad.get(("cli", i), []),
-                                              seed=seed, day=stamp)  # fmt: skip
-        results["cli"] = (n_cli, cli_bad)
-        counts[SOURCE_DIRS["otel"]] += n_otel
-        skipped["otel-genai/non_genai_spans"] += n_http
-        skipped["cli-log/summary_lines"] += n_summary
-        for source, (valid, broken) in results.items():
-            counts[SOURCE_DIRS[source]] += valid
-            rel = paths[source].relative_to(out).as_posix()
-            malformed += [{"file": rel, "line": line, "reason_kind": kind} for line, kind in broken]
-        files += paths.values()
+        bad_today = {source: kinds for (source, d), kinds in bad.items() if d == i}
+        gz = i % GZIP_EVERY == GZIP_EVERY - 1
+        _write_day(out, day, today.prod.sorted(), today.dev.sorted(), bad_today, seed, tally, gz=gz)
         if progress:
             progress(i + 1, days)
 
     labels_path = out / "labels.json"
     labels = {
-        "start": start.isoformat(), "end": end.isoformat(), "seed": seed,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "seed": seed,
         "requests_per_day": requests_per_day,
         "anomalies": [a.label(start) for a in anomalies],
-        "malformed": malformed, "counts": counts, "skipped": skipped,
-    }  # fmt: skip
+        "malformed": tally.malformed,
+        "counts": tally.counts,
+        "skipped": tally.skipped,
+    }
     labels_path.write_bytes(orjson.dumps(labels, option=orjson.OPT_INDENT_2) + b"\n")
     return GenerateResult(
-        out_dir=out, start=start, end=end, requests=sum(counts.values()), files=files,
-        labels_path=labels_path, counts=counts, malformed=len(malformed), skipped=skipped,
-    )  # fmt: skip
+        out_dir=out,
+        start=start,
+        end=end,
+        requests=sum(tally.counts.values()),
+        files=tally.files,
+        labels_path=labels_path,
+        counts=tally.counts,
+        malformed=len(tally.malformed),
+        skipped=tally.skipped,
+    )
+
+
+def _write_day(
+    out: Path,
+    day: date,
+    prod: Requests,
+    dev: Requests,
+    bad: dict[str, list[str]],
+    seed: int,
+    tally: _Tally,
+    *,
+    gz: bool,
+) -> None:
+    """Split the day's prod calls by their team's gateway and write the four day files."""
+    stamp, suffix = day.isoformat(), ".gz" if gz else ""
+    rng = np.random.default_rng([seed, 5, day.toordinal()])
+    texts = Texts(rng)
+    paths = {
+        "gateway": out / SOURCE_DIRS["gateway"] / f"requests-{stamp}.jsonl{suffix}",
+        "litellm": out / SOURCE_DIRS["litellm"] / f"spend-logs-{stamp}.json",
+        "otel": out / SOURCE_DIRS["otel"] / f"traces-{stamp}.jsonl",
+        "cli": out / SOURCE_DIRS["cli"] / f"usage-{stamp}.jsonl",
+    }
+    fmt = catalogue().stream_format[prod.stream]
+    part = {f: prod.take(np.flatnonzero(fmt == FORMATS.index(f))) for f in FORMATS}
+    written = {
+        "gateway": write_gateway(
+            paths["gateway"], part["gateway"], rng, texts, bad.get("gateway", [])
+        ),
+        "litellm": write_litellm(
+            paths["litellm"], part["litellm"], rng, texts, catalogue(), bad.get("litellm", [])
+        ),
+    }
+    n_otel, n_http = write_otel(paths["otel"], part["otel"], rng, texts)
+    n_cli, cli_bad, n_summary = write_cli(
+        paths["cli"], dev, rng, texts, bad.get("cli", []), seed=seed, day=stamp
+    )
+    written |= {"otel": (n_otel, []), "cli": (n_cli, cli_bad)}
+    tally.skipped[NON_GENAI] += n_http
+    tally.skipped[SUMMARIES] += n_summary
+    for source, (valid, broken) in written.items():
+        tally.counts[SOURCE_DIRS[source]] += valid
+        name = paths[source].relative_to(out).as_posix()
+        tally.malformed += [{"file": name, "line": n, "reason_kind": k} for n, k in broken]
+    tally.files += paths.values()

@@ -1,5 +1,6 @@
 """dbt assets: staging → intermediate → marts, built in one `dbt build` under the writer lock."""
 
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -43,7 +44,7 @@ def bimo_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> I
     """Build and test the dbt models, then publish the read copy for the dashboard."""
     settings = get_settings()
     with writer_lock(settings):
-        yield from dbt.cli(
-            ["build"], context=context, env={"BIMO_WAREHOUSE": str(settings.warehouse)}
-        ).stream()
+        # dbt runs in a subprocess that inherits this environment: give it the resolved path.
+        os.environ["BIMO_WAREHOUSE"] = str(settings.warehouse)
+        yield from dbt.cli(["build"], context=context).stream()
         publish_snapshot(settings, locked=True)

@@ -1,0 +1,70 @@
+"""Warehouse access: writers queue on the lock; readers use a sandboxed read copy."""
+
+import threading
+import time
+
+import duckdb
+import pytest
+
+from bimo.settings import get_settings
+from bimo.sql import QueryError, run_query
+from bimo.warehouse import WarehouseBusyError, publish_snapshot, write_connection, writer_lock
+
+
+def test_read_copy_is_read_only_and_sandboxed(tmp_path):
+    settings = get_settings(tmp_path / "w.duckdb")
+    with write_connection(settings) as con:
+        con.execute("create table t as select 42 as answer")
+    assert run_query(settings, "select answer from t")["answer"].to_list() == [42]
+    for bad in (
+        "create table u (x int)",
+        f"select * from read_csv('{tmp_path / 'w.duckdb'}')",
+        f"attach '{tmp_path / 'other.duckdb'}'",
+        "copy t to '/tmp/leak.csv'",
+    ):
+        with pytest.raises(QueryError):
+            run_query(settings, bad)
+
+
+def test_query_without_a_published_warehouse_is_a_clear_error(tmp_path):
+    with pytest.raises(QueryError, match="no warehouse published"):
+        run_query(get_settings(tmp_path / "none.duckdb"), "select 1")
+
+
+def test_second_writer_waits_for_the_first(tmp_path):
+    settings = get_settings(tmp_path / "w.duckdb")
+    order = []
+
+    def slow_writer():
+        with writer_lock(settings):
+            order.append("first-start")
+            time.sleep(0.6)
+            order.append("first-end")
+
+    t = threading.Thread(target=slow_writer)
+    t.start()
+    time.sleep(0.1)
+    with writer_lock(settings):
+        order.append("second")
+    t.join()
+    assert order == ["first-start", "first-end", "second"]
+    with (
+        pytest.raises(WarehouseBusyError),
+        writer_lock(settings, timeout_s=0.3),
+        writer_lock(settings, timeout_s=0.3),
+    ):
+        pass
+
+
+def test_readers_keep_answering_while_a_writer_holds_the_warehouse(tmp_path):
+    settings = get_settings(tmp_path / "w.duckdb")
+    with write_connection(settings) as con:
+        con.execute("create table t as select 1 as v")
+    writer = duckdb.connect(str(settings.warehouse))  # held read-write, as a long load would
+    try:
+        writer.execute("insert into t values (2)")
+        assert run_query(settings, "select count(*) as n from t")["n"][0] == 1
+    finally:
+        writer.close()
+    publish_snapshot(settings)
+    assert run_query(settings, "select count(*) as n from t")["n"][0] == 2
