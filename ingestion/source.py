@@ -137,10 +137,9 @@ def parse_files(
         if progress:
             progress(path)
     stats.rows += len(rows)
-    # Always yield (possibly empty) batches so every raw table exists for dbt.
+    # Always yield (possibly empty) batches so every raw table exists for dbt and users.
     yield pa.Table.from_pylist(rows, schema=schema)
-    if bad:
-        yield _quarantine_item(bad)
+    yield _quarantine_item(bad)  # even when empty, so the quarantine table always exists
 
 
 @dlt.source(name="gateway_logs", max_table_nesting=0)

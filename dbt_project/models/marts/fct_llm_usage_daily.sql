@@ -27,7 +27,8 @@ daily as (
         percentile_cont(0.95) within group (order by duration_ms) as latency_p95_ms,
         -- NULL when every request of the group is unpriced: never a silent $0.
         sum(estimated_cost_usd) as estimated_cost_usd,
-        sum(reported_cost_usd) as reported_cost_usd,
+        -- Exact decimal sums: a double sum depends on aggregation order, so reruns would differ.
+        cast(sum(cast(reported_cost_usd as decimal(38, 18))) as decimal(38, 18)) as reported_cost_usd,
         count(*) filter (where pricing_status = 'unpriced') as unpriced_requests,
         count(*) filter (where gateway_cache_hit) as gateway_cache_hits
     from requests

@@ -1,0 +1,49 @@
+"""Shared fixtures: a small generated company and a warehouse built from it (per test worker)."""
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bimo.dbt_runner import dbt_build
+from bimo.settings import get_settings
+from bimo.warehouse import publish_snapshot, writer_lock
+from ingestion.load import load_files
+from ingestion.readers import expand_paths
+
+SOURCES = ("bimo-gateway", "litellm", "otel-genai", "cli-log")
+END = date(2026, 10, 31)
+
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory) -> Path:
+    """35 days of a small demo company (deterministic)."""
+    from bimo.demo import generate
+
+    out = tmp_path_factory.mktemp("demo")
+    generate(out, days=35, requests_per_day=300, seed=11, end=END)
+    return out
+
+
+def source_files(root: Path) -> dict[str, list[Path]]:
+    return {s: expand_paths([root / s]) for s in SOURCES if (root / s).exists()}
+
+
+def build(settings) -> None:
+    with writer_lock(settings):
+        result = dbt_build(settings)
+        assert result.ok, result.failures or result.output_tail
+        publish_snapshot(settings, locked=True)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory, demo_dir):
+    """(settings, first load summary): the demo loaded with dlt and the marts built with dbt."""
+    settings = get_settings(tmp_path_factory.mktemp("wh") / "warehouse.duckdb")
+    summary = load_files(source_files(demo_dir), settings=settings)
+    build(settings)
+    return settings, summary

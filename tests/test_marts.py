@@ -1,0 +1,185 @@
+"""The marts built from the demo: money, unpriced requests, no content, idempotent reloads."""
+
+import contextlib
+import gzip
+import json
+
+import duckdb
+import pytest
+
+from bimo.analytics.series import last_complete_day
+from ingestion.load import load_files
+from tests.conftest import build, source_files
+
+pytestmark = pytest.mark.slow
+MARTS = ("fct_llm_requests", "fct_llm_usage_daily", "fct_daily_cost")
+UNKNOWN_MODELS = ("claude-orion-preview", "acme-llama-70b-ft")
+
+
+def read_json_records(path):
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    text = raw.decode()
+    if text.lstrip().startswith("["):
+        return json.loads(text)
+    out = []
+    for line in text.splitlines():
+        with contextlib.suppress(json.JSONDecodeError):
+            out.append(json.loads(line))
+    return out
+
+
+def query(settings, sql, params=None):
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return con.sql(sql, params=params).fetchall()
+    finally:
+        con.close()
+
+
+def test_litellm_reported_cost_equals_input_spend(built, demo_dir):
+    settings, _ = built
+    spend = sum(
+        r["spend"]
+        for f in sorted((demo_dir / "litellm").iterdir())
+        for r in read_json_records(f)
+        if r.get("startTime")
+    )
+    [(loaded,)] = query(
+        settings,
+        "select sum(reported_cost_usd) from marts.fct_llm_requests where source_format = 'litellm'",
+    )
+    assert spend > 0
+    assert abs(loaded - spend) <= 1e-9
+
+
+def test_unpriced_requests_have_null_cost_and_are_counted(built):
+    settings, _ = built
+    [(unpriced, null_cost, unknown, usage_unpriced, daily_unpriced)] = query(
+        settings,
+        f"""
+        select
+            count(*) filter (where pricing_status = 'unpriced'),
+            count(*) filter (where pricing_status = 'unpriced' and estimated_cost_usd is null),
+            count(*) filter (where model in {UNKNOWN_MODELS} and not gateway_cache_hit),
+            (select sum(unpriced_requests) from marts.fct_llm_usage_daily),
+            (select sum(unpriced_requests) from marts.fct_daily_cost)
+        from marts.fct_llm_requests
+        """,
+    )
+    assert unpriced > 0
+    assert unpriced == null_cost == unknown == usage_unpriced == daily_unpriced
+    [(zero_priced,)] = query(
+        settings,
+        "select count(*) from marts.fct_llm_requests where pricing_status = 'priced' "
+        "and estimated_cost_usd is null",
+    )
+    assert zero_priced == 0
+
+
+def test_daily_cost_mart_adds_up_to_requests_per_tag(built):
+    settings, _ = built
+    rows = query(
+        settings,
+        """
+        select r.source_tag, r.total, d.total
+        from (select source_tag, sum(estimated_cost_usd) as total
+              from marts.fct_llm_requests group by 1) r
+        join (select source_tag, sum(cost_usd) as total
+              from marts.fct_daily_cost group by 1) d using (source_tag)
+        """,
+    )
+    assert {r[0] for r in rows} == {"dev", "prod"}
+    for _, from_requests, from_daily in rows:
+        assert abs(from_requests - from_daily) < 1e-6
+
+
+def content_snippets(demo_dir, limit=40):
+    """Prompt/response strings that the generator put into the logs."""
+    found = []
+
+    def walk(value, key=""):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif (
+            isinstance(value, str)
+            and key in {"content", "prompt", "response", "stringValue"}
+            and len(value) > 40
+            and " " in value
+            and not value.startswith("{")
+        ):
+            found.append(value[:60])
+
+    for source in ("bimo-gateway", "litellm", "otel-genai", "cli-log"):
+        for f in sorted((demo_dir / source).iterdir())[:3]:
+            for rec in read_json_records(f)[:300]:
+                walk(rec)
+    return sorted(set(found))[:limit]
+
+
+def text_columns(con):
+    return con.sql(
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where data_type = 'VARCHAR' and table_schema not in ('information_schema', 'pg_catalog')"
+    ).fetchall()
+
+
+def test_no_content_text_reaches_the_warehouse(built, demo_dir):
+    settings, _ = built
+    snippets = content_snippets(demo_dir)
+    assert len(snippets) >= 10
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        columns = text_columns(con)
+        a_request_id = con.sql("select request_id from marts.fct_llm_requests limit 1").fetchall()
+        hits = []
+        for needle in [a_request_id[0][0], *snippets]:
+            for schema, table, column in columns:
+                n = con.sql(
+                    f'select count(*) from "{schema}"."{table}" where contains("{column}", ?)',
+                    params=[needle],
+                ).fetchall()[0][0]
+                if n:
+                    hits.append((needle, f"{schema}.{table}.{column}"))
+    finally:
+        con.close()
+    # The scan finds what is stored (positive control) and no content.
+    assert hits and hits[0][0] == a_request_id[0][0]
+    assert [h for h in hits if h[0] != a_request_id[0][0]] == []
+    for path in (settings.warehouse, settings.snapshot):
+        data = path.read_bytes()
+        assert not any(s.encode() in data for s in snippets)
+
+
+def test_reloading_the_same_files_leaves_every_mart_unchanged(built, demo_dir):
+    settings, _ = built
+
+    def fingerprints():
+        return {
+            m: query(
+                settings,
+                "select count(*), md5(string_agg(cast(t as varchar), '|' "
+                f"order by cast(t as varchar))) from marts.{m} t",
+            )[0]
+            for m in MARTS
+        }
+
+    before = fingerprints()
+    again = load_files(source_files(demo_dir), settings=settings)
+    build(settings)
+    assert again.rows_loaded == 0
+    assert fingerprints() == before
+
+
+def test_last_complete_day_is_the_generated_end(built):
+    settings, _ = built
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        from tests.conftest import END
+
+        assert last_complete_day(con) == END
+    finally:
+        con.close()
