@@ -38,19 +38,23 @@ class AnomalyConfig:
 
 
 def robust_baseline(y: np.ndarray, dow: np.ndarray, window: int = 15) -> np.ndarray:
-    """Centred rolling median × median weekday profile (two refinements)."""
-    profile = np.ones(7)
+    """Centred rolling median × median weekday profile (two refinements).
+
+    With fewer than four weeks a weekday has too few samples for a robust median, so the profile
+    is by day type (Monday–Friday vs weekend) instead.
+    """
+    groups = dow if len(y) >= 28 else (dow >= 5).astype(int)
+    ids = np.unique(groups)
+    profile = {g: 1.0 for g in ids}
     level = y.copy()
     for _ in range(2):
-        adjusted = y / np.where(profile[dow] > 0, profile[dow], 1.0)
-        level = _rolling_median(adjusted, window)
+        factor = np.array([profile[g] for g in groups])
+        level = _rolling_median(y / np.where(factor > 0, factor, 1.0), window)
         ratio = np.divide(y, level, out=np.ones_like(y), where=level > 0)
-        profile = np.array(
-            [np.median(ratio[dow == d]) if np.any(dow == d) else 1.0 for d in range(7)]
-        )
-        mean = profile.mean()
-        profile = profile / mean if mean > 0 else np.ones(7)
-    return level * profile[dow]
+        profile = {g: float(np.median(ratio[groups == g])) for g in ids}
+        mean = float(np.mean([profile[g] for g in groups]))
+        profile = {g: (p / mean if mean > 0 else 1.0) for g, p in profile.items()}
+    return level * np.array([profile[g] for g in groups])
 
 
 def _rolling_median(x: np.ndarray, window: int) -> np.ndarray:

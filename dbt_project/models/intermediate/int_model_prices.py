@@ -24,9 +24,11 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    keys = dbt.ref("int_llm_requests_unioned").query(
-        "requests",
-        """
+    keys = (
+        dbt.ref("int_llm_requests_unioned")
+        .query(
+            "requests",
+            """
         select provider, prices_provider_id, pricing_model,
                min(request_date) as first_day, max(request_date) as last_day
         from requests
@@ -34,7 +36,9 @@ def model(dbt, session):
         group by all
         order by all
         """,
-    ).fetchall()
+        )
+        .fetchall()
+    )
     rows = []
     for provider, prices_provider_id, model_ref, first_day, last_day in keys:
         for r in price_rows(prices_provider_id, model_ref, first_day, last_day):
