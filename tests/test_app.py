@@ -186,3 +186,22 @@ def test_missing_analytics_says_not_built(tmp_path, monkeypatch):
     assert any("Analytics are not built yet" in i.value for i in at.info)
     assert not at.dataframe
     assert len(at.get("vega_lite_chart")) == 5  # no forecast chart
+
+
+def test_overview_renders_on_a_warehouse_built_by_the_pipeline(built, monkeypatch):
+    """The real marts (decimal costs, NULL-cost unpriced groups) render, tags apart."""
+    from bimo.analytics.run import compute_anomalies, compute_forecast, store
+    from bimo.warehouse import write_connection
+
+    settings, _ = built
+    with write_connection(settings) as con:
+        store(con, "cost_anomalies", compute_anomalies(con))
+        store(con, "cost_forecast", compute_forecast(con))
+    monkeypatch.setenv("BIMO_WAREHOUSE", str(settings.warehouse))
+    at = AppTest.from_file(str(APP), default_timeout=90).run()
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert any("[dev]" in label for label in labels)
+    assert any("[prod]" in label for label in labels)
+    unpriced = [m.value for m in at.metric if "[prod]" in m.label and "Unpriced" in m.label]
+    assert unpriced and int(unpriced[0].replace(",", "")) > 0
