@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 import numpy as np
 import polars as pl
 
+from bimo.analytics.series import SERIES_COLUMNS
+
 MAD_TO_SIGMA = 1.4826
 
 
@@ -185,12 +187,7 @@ def _finish(flagged: pl.DataFrame) -> pl.DataFrame:
         )
         .select(
             "anomaly_id",
-            "source_tag",
-            "metric",
-            "series_level",
-            "series_key",
-            "provider",
-            "model",
+            *SERIES_COLUMNS[1:],
             pl.col("ds").alias("anomaly_date"),
             pl.col("y").alias("actual"),
             "expected",

@@ -47,23 +47,38 @@ def _uid(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _by_level(
+    con: duckdb.DuckDBPyConnection,
+    levels: dict,
+    metric: str,
+    measure: str,
+    rest: str,
+    through: date,
+) -> pl.DataFrame:
+    """One query per series level (total / provider / model) over the same measure, unioned."""
+    parts = [
+        f"""
+        select source_tag, '{metric}' as metric, '{level}' as series_level,
+               {key} as series_key, {provider} as provider, {model} as model, {measure}
+        {rest}
+        """
+        for level, (key, provider, model) in levels.items()
+    ]
+    frame = con.sql(" union all ".join(parts), params=[through] * len(parts)).pl()
+    return _uid(frame)
+
+
 def daily_cost_series(con: duckdb.DuckDBPyConnection, through: date) -> pl.DataFrame:
     """Daily estimated cost (USD) per source tag, in total, per provider and per model."""
-    parts = []
-    for level, (key, provider, model) in _COST_LEVELS.items():
-        parts.append(
-            f"""
-            select source_tag, 'cost_usd' as metric, '{level}' as series_level,
-                   {key} as series_key, {provider} as provider, {model} as model,
-                   charge_date as ds, coalesce(sum(cost_usd), 0)::double as y
-            from marts.fct_daily_cost
-            where charge_date <= ? and service_category = 'ai'
-            group by all
-            """
-        )
-    sql = " union all ".join(parts)
-    frame = con.sql(sql, params=[through] * len(parts)).pl()
-    return fill_missing_days(_uid(frame), through)
+    frame = _by_level(
+        con,
+        _COST_LEVELS,
+        "cost_usd",
+        "charge_date as ds, coalesce(sum(cost_usd), 0)::double as y",
+        "from marts.fct_daily_cost where charge_date <= ? and service_category = 'ai' group by all",
+        through,
+    )
+    return fill_missing_days(frame, through)
 
 
 def daily_error_rate_series(
@@ -71,23 +86,15 @@ def daily_error_rate_series(
 ) -> pl.DataFrame:
     """Daily share of failed requests per source tag, in total and per provider (days with
     fewer than `min_requests` requests are left out: their rate is noise)."""
-    parts = []
-    for level, (key, provider, model) in _ERROR_LEVELS.items():
-        parts.append(
-            f"""
-            select source_tag, 'error_rate' as metric, '{level}' as series_level,
-                   {key} as series_key, {provider} as provider, {model} as model,
-                   usage_date as ds,
-                   sum(error_requests)::double / sum(requests) as y,
-                   sum(requests) as requests
-            from marts.fct_llm_usage_daily
-            where usage_date <= ?
-            group by all
-            having sum(requests) >= {int(min_requests)}
-            """
-        )
-    frame = con.sql(" union all ".join(parts), params=[through] * len(parts)).pl()
-    return _uid(frame).drop("requests")
+    return _by_level(
+        con,
+        _ERROR_LEVELS,
+        "error_rate",
+        "usage_date as ds, sum(error_requests)::double / sum(requests) as y",
+        "from marts.fct_llm_usage_daily where usage_date <= ? group by all "
+        f"having sum(requests) >= {int(min_requests)}",
+        through,
+    )
 
 
 def fill_missing_days(frame: pl.DataFrame, through: date) -> pl.DataFrame:
