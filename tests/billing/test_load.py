@@ -1,0 +1,94 @@
+"""Billing loads replace whole deliveries: a restated month leaves exactly the restated totals."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import duckdb
+import pyarrow as pa
+
+from bimo.settings import get_settings
+from ingestion.billing.load import load_billing
+from ingestion.billing.schema import LINE_ITEM_SCHEMA, BillingParse
+
+PERIOD = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def items(rows: list[dict]) -> pa.Table:
+    base = {
+        "source_system": "focus",
+        "billing_account_id": "0012345678901",
+        "billing_period_start": PERIOD,
+        "charge_category": "Usage",
+        "billing_currency": "USD",
+    }
+    full = []
+    for r in rows:
+        period = r.pop("period", "2026-10")
+        full.append({**base, **r, "delivery_key": f"focus|0012345678901|{period}"})
+    return pa.Table.from_pylist(full, schema=LINE_ITEM_SCHEMA)
+
+
+def totals(settings) -> dict:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return dict(
+            con.sql(
+                "select delivery_key, sum(billed_cost) from raw_billing.line_items group by 1"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+
+
+def test_restated_delivery_replaces_the_month_to_date_one(tmp_path):
+    settings = get_settings(tmp_path / "w.duckdb")
+    mtd = items([
+        {"billed_cost": Decimal("10.5"), "delivery_rank": 1},
+        {"billed_cost": Decimal("0.000000002323760000"), "delivery_rank": 1},
+        {"billed_cost": Decimal("3"), "delivery_rank": 1, "period": "2026-09"},
+    ])  # fmt: skip
+    first = load_billing([BillingParse(line_items=mtd, rows_in=3)], settings=settings)
+    assert first.line_items == 3 and first.replaced_deliveries == 0
+    assert totals(settings)["focus|0012345678901|2026-10"] == Decimal("10.500000002323760000")
+    restated = items([
+        {"billed_cost": Decimal("12"), "delivery_rank": 2},
+        {"billed_cost": Decimal("-1.25"), "delivery_rank": 2, "charge_category": "Credit"},
+    ])  # fmt: skip
+    second = load_billing([BillingParse(line_items=restated, rows_in=2)], settings=settings)
+    assert second.replaced_deliveries == 1
+    assert totals(settings) == {
+        "focus|0012345678901|2026-10": Decimal("10.75"),
+        "focus|0012345678901|2026-09": Decimal("3"),
+    }
+
+
+def test_two_deliveries_in_one_load_keep_only_the_later(tmp_path):
+    settings = get_settings(tmp_path / "w.duckdb")
+    old = items([{"billed_cost": Decimal("5"), "delivery_rank": 10}])
+    new = items([{"billed_cost": Decimal("7"), "delivery_rank": 20}])
+    summary = load_billing(
+        [BillingParse(line_items=new, rows_in=1), BillingParse(line_items=old, rows_in=1)],
+        settings=settings,
+    )
+    assert summary.superseded_in_load == 1 and summary.line_items == 1
+    assert totals(settings) == {"focus|0012345678901|2026-10": Decimal("7")}
+
+
+def test_quarantine_and_empty_tables_exist(tmp_path):
+    settings = get_settings(tmp_path / "w.duckdb")
+    parse = BillingParse(
+        line_items=LINE_ITEM_SCHEMA.empty_table(),
+        quarantine=[{"source": "focus", "file": "x.csv", "line": 4, "reason": "BilledCost: 'abc'"}],
+        rows_in=1,
+    )
+    summary = load_billing([parse], settings=settings)
+    assert summary.quarantined == 1 and summary.quarantine_reasons == {"BilledCost": 1}
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        assert con.sql("select count(*) from raw_billing.line_items").fetchall() == [(0,)]
+        assert con.sql("select count(*) from raw_billing.ai_usage").fetchall() == [(0,)]
+        assert con.sql("select line, reason from raw_billing.quarantine").fetchall() == [
+            (4, "BilledCost: 'abc'")
+        ]
+    finally:
+        con.close()
