@@ -59,8 +59,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def _build(settings: Settings) -> bool:
     from bimo.dbt_runner import dbt_build
     from bimo.warehouse import publish_snapshot, writer_lock
+    from ingestion.tables import ensure_raw_tables
 
     with console.status("rebuilding marts (dbt build)…"), writer_lock(settings):
+        ensure_raw_tables(settings)
         result = dbt_build(settings)
         if result.ok:
             publish_snapshot(settings, locked=True)

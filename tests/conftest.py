@@ -11,6 +11,7 @@ from bimo.settings import get_settings
 from bimo.warehouse import publish_snapshot, writer_lock
 from ingestion.load import load_files
 from ingestion.readers import expand_paths
+from ingestion.tables import ensure_raw_tables
 
 SOURCES = ("bimo-gateway", "litellm", "otel-genai", "cli-log")
 END = date(2026, 10, 31)
@@ -35,6 +36,7 @@ def source_files(root: Path) -> dict[str, list[Path]]:
 
 def build(settings) -> None:
     with writer_lock(settings):
+        ensure_raw_tables(settings)
         result = dbt_build(settings)
         assert result.ok, result.failures or result.output_tail
         publish_snapshot(settings, locked=True)

@@ -75,7 +75,9 @@ def daily_cost_series(con: duckdb.DuckDBPyConnection, through: date) -> pl.DataF
         _COST_LEVELS,
         "cost_usd",
         "charge_date as ds, coalesce(sum(cost_usd), 0)::double as y",
-        "from marts.fct_daily_cost where charge_date <= ? and service_category = 'ai' group by all",
+        # Usage only: day-1 tax lines and credits are not traffic.
+        "from marts.fct_daily_cost where charge_date <= ? and service_category = 'ai' "
+        "and charge_category = 'Usage' group by all",
         through,
     )
     return fill_missing_days(frame, through)

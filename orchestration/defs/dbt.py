@@ -9,6 +9,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from bimo.settings import get_settings
 from bimo.warehouse import publish_snapshot, writer_lock
+from ingestion.tables import ensure_raw_tables
 from orchestration.defs.dbt_project import DBT_EXECUTABLE, dbt_project, ensure_manifest
 
 
@@ -46,5 +47,6 @@ def bimo_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> I
     with writer_lock(settings):
         # dbt runs in a subprocess that inherits this environment: give it the resolved path.
         os.environ["BIMO_WAREHOUSE"] = str(settings.warehouse)
+        ensure_raw_tables(settings)
         yield from dbt.cli(["build"], context=context).stream()
         publish_snapshot(settings, locked=True)

@@ -1,4 +1,4 @@
-"""Catalogue prices (genai-prices, offline) for every model seen in the request logs."""
+"""Catalogue prices (genai-prices, offline) for every model in the logs and in billed usage."""
 
 import pyarrow as pa
 
@@ -25,17 +25,11 @@ SCHEMA = pa.schema(
 def model(dbt, session):
     dbt.config(materialized="table")
     keys = (
-        dbt.ref("int_llm_requests_unioned")
+        dbt.ref("int_priced_model_keys")
         .query(
-            "requests",
-            """
-        select provider, prices_provider_id, pricing_model,
-               min(request_date) as first_day, max(request_date) as last_day
-        from requests
-        where pricing_model is not null
-        group by all
-        order by all
-        """,
+            "model_keys",
+            "select provider, prices_provider_id, pricing_model, first_day, last_day "
+            "from model_keys order by all",
         )
         .fetchall()
     )
