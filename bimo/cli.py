@@ -152,13 +152,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     start = end - timedelta(days=args.days - 1)
     with console.status(f"running the Dagster job bimo_daily for {start} .. {end} in one run…"):
-        result = run_range(start, end)
-    if not result.success:
-        for event in result.all_events:
-            if event.is_failure:
-                console.print(f"[red]{event.message}[/]")
-        return 1
-    console.print(f"[green]Dagster run {result.run_id} succeeded[/]")
+        results = run_range(start, end)
+    for result in results:
+        if not result.success:
+            for event in result.all_events:
+                if event.is_failure:
+                    console.print(f"[red]{event.message}[/]")
+            return 1
+        console.print(f"[green]Dagster run {result.run_id} ({result.job_def.name}) succeeded[/]")
     warehouse_summary(settings, console)
     console.print(
         "\nNext:\n  make ui      # Dagster UI http://127.0.0.1:3000 and dashboard http://127.0.0.1:8501\n"

@@ -4,13 +4,15 @@ import dagster as dg
 from dagster_dlt import DagsterDltResource
 
 from orchestration.defs.analytics import cost_anomalies, cost_forecast
-from orchestration.defs.automation import daily_job, daily_schedule
+from orchestration.defs.automation import billing_job, billing_schedule, daily_job, daily_schedule
+from orchestration.defs.billing import billing_assets, reconciliation_variance
 from orchestration.defs.dbt import bimo_dbt_assets, dbt_resource
 from orchestration.defs.ingestion import gateway_log_assets
 
 defs = dg.Definitions(
-    assets=[gateway_log_assets, bimo_dbt_assets, cost_anomalies, cost_forecast],
-    jobs=[daily_job],
-    schedules=[daily_schedule],
+    assets=[gateway_log_assets, billing_assets, bimo_dbt_assets, cost_anomalies, cost_forecast],
+    asset_checks=[reconciliation_variance],
+    jobs=[daily_job, billing_job],
+    schedules=[daily_schedule, billing_schedule],
     resources={"dlt": DagsterDltResource(), "dbt": dbt_resource()},
 )

@@ -18,11 +18,14 @@ pytestmark = pytest.mark.slow
 
 def test_dlt_asset_keys_are_the_dbt_source_keys():
     graph = defs.resolve_asset_graph()
-    dlt_keys = {k for k in graph.get_all_asset_keys() if k.path[0] == "raw_gateway"}
+    dlt_keys = {
+        k for k in graph.get_all_asset_keys() if k.path[0] in ("raw_gateway", "raw_billing")
+    }
     staging = [k for k in graph.get_all_asset_keys() if k.path[0] == "staging"]
     staging_parents = {p for k in staging for p in graph.get(k).parent_keys}
-    assert len(dlt_keys) == 4
+    assert len(dlt_keys) == 6
     assert staging_parents == dlt_keys
+    assert all(graph.get(k).is_materializable for k in dlt_keys)
     for key in dlt_keys:
         assert "dlt" in graph.get(key).kinds and graph.get(key).group_name == "ingestion"
 
