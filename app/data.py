@@ -17,8 +17,13 @@ from bimo.settings import get_settings
 from bimo.warehouse import read_connection
 
 NO_DATA_MESSAGE = "No data yet — run `make demo` or `bimo load SOURCE FILES`."
+RECONCILIATION_COLUMNS = """
+    prod_estimate_usd, billing_usd, variance_usd, variance_pct,
+    gap_unlogged_usd, gap_price_usd, gap_token_category_usd, gap_credits_tax_fees_usd,
+    gap_fx_usd, gap_unexplained_usd, prod_requests, billing_line_items,
+"""
 TOP_DIMENSIONS = {
-    "model": "provider || '/' || coalesce(model, '(unknown)')",
+    "model": "provider || '/' || coalesce(model, service, '(unknown)')",
     "project": "coalesce(project, '(none)')",
 }
 
@@ -188,4 +193,85 @@ def total_forecast(tag: str, *, horizon_days: int = 30) -> pl.DataFrame:
         limit ?
         """,
         [tag, horizon_days],
+    )
+
+
+def spend_by_category(start: date, end: date, tags: list[str]) -> pl.DataFrame:
+    """USD spend per source tag and service category (ai, cloud, saas) between two dates, with
+    the rows whose cost is unpriced (NULL, never $0) counted apart. Sums stay DECIMAL."""
+    return query(
+        """
+        select
+            source_tag,
+            coalesce(service_category, '(none)') as service_category,
+            sum(cost_usd) as cost_usd,
+            count(*) filter (where cost_usd is null) as unpriced_rows,
+            sum(unpriced_requests) as unpriced_requests,
+        from marts.fct_daily_cost
+        where charge_date between ? and ? and list_contains(?::varchar[], source_tag)
+        group by all
+        order by source_tag, service_category
+        """,
+        [start, end, tags],
+    )
+
+
+def reconciliation_periods() -> pl.DataFrame:
+    """Every (month, provider) the reconciliation mart covers at provider level."""
+    return query(
+        """
+        select distinct period_start as month, provider,
+        from marts.fct_reconciliation
+        where period_grain = 'month' and model is null
+        order by month, provider
+        """
+    )
+
+
+def reconciliation_monthly(start: date, end: date, providers: list[str]) -> pl.DataFrame:
+    """Monthly prod estimate vs billing per provider (all models) for months starting between
+    two dates, with the variance and its gap breakdown; money stays DECIMAL."""
+    return query(
+        f"""
+        select period_start as month, provider, {RECONCILIATION_COLUMNS}
+        from marts.fct_reconciliation
+        where period_grain = 'month' and model is null
+            and period_start between ? and ? and list_contains(?::varchar[], provider)
+        order by month desc, provider
+        """,
+        [start, end, providers],
+    )
+
+
+def reconciliation_models(month: date, provider: str) -> pl.DataFrame:
+    """One provider's monthly prod estimate vs billing per model, largest billing first."""
+    return query(
+        f"""
+        select model, {RECONCILIATION_COLUMNS}
+        from marts.fct_reconciliation
+        where period_grain = 'month' and model is not null
+            and period_start = ? and provider = ?
+        order by billing_usd desc nulls last, model
+        """,
+        [month, provider],
+    )
+
+
+def reconciliation_daily(start: date, end: date, providers: list[str]) -> pl.DataFrame:
+    """Daily prod estimate and billing per provider (all models) between two dates, as one row
+    per day, provider and source tag (`prod` or `billing`) with its USD amount (double)."""
+    return query(
+        """
+        with daily as (
+            select period_start as day, provider, prod_estimate_usd, billing_usd,
+            from marts.fct_reconciliation
+            where period_grain = 'day' and model is null
+                and period_start between ? and ? and list_contains(?::varchar[], provider)
+        )
+        select day, provider, 'prod' as source_tag, prod_estimate_usd::double as usd, from daily
+        union all
+        select day, provider, 'billing', billing_usd::double, from daily
+        order by provider, day, source_tag
+        """,
+        [start, end, providers],
     )

@@ -14,6 +14,7 @@ page = st.navigation(
         st.Page(
             PAGES_DIR / "overview.py", title="Overview", icon=":material/monitoring:", default=True
         ),
+        st.Page(PAGES_DIR / "reconciliation.py", title="Reconciliation", icon=":material/balance:"),
     ]
 )
 page.run()

@@ -160,7 +160,8 @@ def test_overview_shows_spend_anomalies_and_forecast(tmp_path, monkeypatch):
     assert anomalies["series_key"].tolist() == ["total", "openai/gpt-4o"]  # latest first
     assert anomalies["severity"].tolist() == ["high", "medium"]
     assert any("AutoETS" in c.value for c in at.caption)
-    assert len(at.get("vega_lite_chart")) == 6  # daily, model and project per tag, forecast
+    # daily; category, model and project per tag; forecast
+    assert len(at.get("vega_lite_chart")) == 8
     assert not any("not built yet" in i.value for i in at.info)
 
 
@@ -185,7 +186,7 @@ def test_missing_analytics_says_not_built(tmp_path, monkeypatch):
     assert _metric(at, "prod", "Month to date").startswith("$")
     assert any("Analytics are not built yet" in i.value for i in at.info)
     assert not at.dataframe
-    assert len(at.get("vega_lite_chart")) == 5  # no forecast chart
+    assert len(at.get("vega_lite_chart")) == 7  # no forecast chart
 
 
 def test_overview_renders_on_a_warehouse_built_by_the_pipeline(built, monkeypatch):

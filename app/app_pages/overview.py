@@ -19,6 +19,7 @@ UNPRICED_HELP = (
     "Requests with no known price. Their cost is NULL, not $0, so they are left out of the "
     "spend figures rather than counted as free."
 )
+NO_REQUESTS_HELP = "Invoices and cost exports carry amounts, not request counts."
 
 
 def _usd(value: Decimal | float | None) -> str:
@@ -53,6 +54,12 @@ def _spend_metrics(as_of: date, tags: list[str]) -> None:
         cols[0].metric(f"{badge} {day_label}", _usd(row.get("spend_day")), border=True)
         cols[1].metric(f"{badge} Month to date", _usd(row.get("spend_mtd")), border=True)
         cols[2].metric(f"{badge} Last 30 days", _usd(row.get("spend_30d")), border=True)
+        if row and row.get("requests_30d") is None:  # invoices carry no request counts
+            cols[3].metric(
+                f"{badge} Unpriced requests (30 d)", "—", help=NO_REQUESTS_HELP, border=True
+            )
+            notes.append(f"{tag}: no request counts")
+            continue
         unpriced, requests = row.get("unpriced_30d") or 0, row.get("requests_30d") or 0
         cols[3].metric(
             f"{badge} Unpriced requests (30 d)", f"{unpriced:,}", help=UNPRICED_HELP, border=True
@@ -87,6 +94,46 @@ def _daily_chart(start: date, end: date, tags: list[str]) -> None:
     )
     chart = (base.mark_area(opacity=0.12) + line).interactive(bind_y=False)
     st.altair_chart(chart, width="stretch")
+
+
+def _category_bar(df: pl.DataFrame, tag: str) -> alt.LayerChart:
+    """A small horizontal bar chart of one tag's USD spend per service category; a category
+    whose cost is wholly unpriced gets no bar and an "unpriced" label, never $0."""
+    labels = ["unpriced" if v is None else _usd(v) for v in df["cost_usd"]]
+    df = df.with_columns(
+        cost_usd=pl.col("cost_usd").cast(pl.Float64),
+        label_at=pl.col("cost_usd").cast(pl.Float64).fill_null(0),
+        label=pl.Series(labels, dtype=pl.String),
+    )
+    base = alt.Chart(df, height=30 * df.height + 20).encode(
+        y=alt.Y("service_category:N", title=None, sort=["ai", "cloud", "saas"]),
+        tooltip=[
+            alt.Tooltip("service_category:N", title="category"),
+            alt.Tooltip("cost_usd:Q", title="spend", format="$,.2f"),
+            alt.Tooltip("unpriced_rows:Q", title="unpriced rows", format=","),
+            alt.Tooltip("unpriced_requests:Q", title="unpriced requests", format=","),
+        ],
+    )
+    bars = base.mark_bar(color=theme.SOURCE_COLORS.get(tag, "gray")).encode(
+        x=alt.X("cost_usd:Q", title="USD")
+    )
+    text = base.mark_text(align="left", dx=4).encode(x="label_at:Q", text="label:N")
+    return bars + text
+
+
+def _categories(start: date, end: date, tags: list[str]) -> None:
+    """Spend per service category (ai / cloud / saas), one small chart per source tag."""
+    st.subheader("Spend by service category (ai / cloud / saas)")
+    df = data.spend_by_category(start, end, tags)
+    cols = st.columns(len(tags))
+    for col, tag in zip(cols, tags, strict=True):
+        part = df.filter(pl.col("source_tag") == tag) if not df.is_empty() else df
+        col.markdown(theme.badge(tag))
+        if part.is_empty():
+            col.caption("No spend in the selected range.")
+        else:
+            col.altair_chart(_category_bar(part, tag), width="stretch")
+    st.caption("Selected date range. Each tag is shown on its own; tags are never added up.")
 
 
 def _top_bar(df: pl.DataFrame, dimension: str, tag: str) -> alt.Chart:
@@ -205,6 +252,7 @@ def render() -> None:
     as_of = max(start, min(end, date.today() - timedelta(days=1)))
     _spend_metrics(as_of, tags)
     _daily_chart(start, end, tags)
+    _categories(start, end, tags)
     _top_spend(as_of, tags)
     _anomalies(start, end, tags)
     _forecast(last)
