@@ -14,11 +14,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bimo.settings import Settings, get_settings
 
 console = Console(width=None if sys.stdout.isatty() else 120)
-SOURCES = ("bimo-gateway", "litellm", "otel-genai", "cli-log")
+SOURCES = (
+    *("bimo-gateway", "litellm", "otel-genai", "cli-log"),
+    *("focus", "aws-cur", "azure", "gcp", "oci"),
+    *("openai-costs", "openai-usage", "anthropic-costs", "anthropic-usage"),
+)
 
 EXAMPLES = """examples:
   bimo generate --out data/demo --days 90
   bimo load litellm exports/spend_logs.json
+  bimo load focus exports/focus/ --no-build
+  bimo load openai-costs saved/costs-page-*.json
   bimo load bimo-gateway 'logs/**/*.jsonl.gz' --warehouse /tmp/w.duckdb
   bimo sql "select source_tag, sum(cost_usd) from marts.fct_daily_cost group by 1"
   bimo demo
@@ -77,30 +83,12 @@ def _build(settings: Settings) -> bool:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from ingestion.load import group_files, load_files
+    from bimo.cli_load import load_command
 
     settings = get_settings(args.warehouse)
-    try:
-        files = group_files(args.source, args.paths)
-    except (FileNotFoundError, ValueError) as exc:
-        console.print(f"[red]error:[/] {exc}")
-        return 2
-    n_files = len(files[args.source])
-    if n_files == 0:
-        console.print(f"[red]error:[/] no JSON files found in {' '.join(args.paths)}")
-        return 2
-    with _progress() as bar:
-        task = bar.add_task(f"loading {args.source}", total=n_files)
-        summary = load_files(files, settings=settings, progress=lambda _p: bar.advance(task))
-    st = summary.stats[args.source]
-    console.print(
-        f"{args.source}: {st.records:,} records in {st.files} files → "
-        f"[green]{summary.added[args.source]:,} rows loaded[/], "
-        f"{summary.duplicates(args.source):,} duplicates skipped, "
-        f"[yellow]{st.quarantined:,} quarantined[/], {st.skipped:,} skipped (not requests)"
-    )
-    if st.quarantined:
-        console.print("  reasons: select reason, count(*) from raw_gateway.quarantine group by 1")
+    code = load_command(args.source, args.paths, settings, console, _progress)
+    if code is not None:
+        return code
     if args.no_build:
         from bimo.warehouse import publish_snapshot
 

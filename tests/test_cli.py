@@ -88,3 +88,54 @@ def test_sql_formats_and_refuses_writes(tmp_path, fmt):
     assert {"csv": "a,b\n1,x", "json": '[{"a":1,"b":"x"}]', "table": "│ 1   ┆ x   │"}[fmt] in out
     bad = run("sql", "drop table t", "--warehouse", str(wh), check=False)
     assert bad.returncode == 1 and "error" in bad.stdout
+
+
+def _costs_page(day_start: int, amount: float) -> dict:
+    return {
+        "object": "page",
+        "data": [
+            {
+                "object": "bucket",
+                "start_time": day_start,
+                "end_time": day_start + 86400,
+                "results": [
+                    {
+                        "object": "organization.costs.result",
+                        "amount": {"value": amount, "currency": "usd"},
+                        "line_item": "gpt-4o-2024-08-06, input",
+                        "project_id": "proj_abc",
+                    }
+                ],
+            }
+        ],
+        "has_more": False,
+        "next_page": None,
+    }
+
+
+def test_load_saved_billing_api_pages_and_restate_a_day(tmp_path):
+    import os
+
+    wh = tmp_path / "w.duckdb"
+    first, second = tmp_path / "pull-1.json", tmp_path / "pull-2.json"
+    first.write_text(json.dumps(_costs_page(1790812800, 1.25)))  # 2026-10-01
+    second.write_text(json.dumps(_costs_page(1790812800, 1.5)))
+    os.utime(second, (first.stat().st_mtime + 60, first.stat().st_mtime + 60))
+    out = run("load", "openai-costs", str(first), "--warehouse", str(wh)).stdout
+    assert "1 rows loaded" in out and "marts rebuilt" in out
+    again = run("load", "openai-costs", str(second), "--warehouse", str(wh)).stdout
+    assert "1 replaced a stored one" in again
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        rows = con.sql(
+            "select source_tag, x_provider, x_model_key, token_type, billing_currency, "
+            "cost_usd::double from marts.fct_cost_line_items"
+        ).fetchall()
+        daily = con.sql(
+            "select source_tag, service_category, sum(cost_usd)::double "
+            "from marts.fct_daily_cost group by all"
+        ).fetchall()
+    finally:
+        con.close()
+    assert rows == [("billing", "openai", "gpt-4o", "input_uncached", "USD", 1.5)]
+    assert daily == [("billing", "ai", 1.5)]
