@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -13,6 +15,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bimo.settings import Settings, get_settings
 
+DEMO_API_ENV = (
+    "BIMO_OPENAI_API_BASE",
+    "BIMO_ANTHROPIC_API_BASE",
+    "OPENAI_ADMIN_KEY",
+    "ANTHROPIC_ADMIN_KEY",
+)
 console = Console(width=None if sys.stdout.isatty() else 120)
 SOURCES = (
     *("bimo-gateway", "litellm", "otel-genai", "cli-log"),
@@ -139,7 +147,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from orchestration.run import run_range
 
     start = end - timedelta(days=args.days - 1)
-    with console.status(f"running the Dagster job bimo_daily for {start} .. {end} in one run…"):
+    with (
+        demo_apis(settings.landing_dir),
+        console.status(
+            f"running the Dagster jobs bimo_billing and bimo_daily for {start} .. {end}…"
+        ),
+    ):
         results = run_range(start, end)
     for result in results:
         if not result.success:
@@ -155,6 +168,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"  labels (injected anomalies): {settings.landing_dir / 'labels.json'}"
     )
     return 0
+
+
+@contextmanager
+def demo_apis(landing: Path) -> Iterator[None]:
+    """Serve the demo's OpenAI/Anthropic cost and usage APIs on 127.0.0.1 and point the real
+    clients at them (throwaway keys: the local server only checks that one is sent)."""
+    import os
+
+    from bimo.demo.api_server import serve_demo_apis
+
+    server, base_url = serve_demo_apis(landing)
+    saved = {k: os.environ.get(k) for k in DEMO_API_ENV}
+    os.environ.update(
+        BIMO_OPENAI_API_BASE=base_url, BIMO_ANTHROPIC_API_BASE=base_url,
+        OPENAI_ADMIN_KEY="demo-local-key", ANTHROPIC_ADMIN_KEY="demo-local-key",
+    )  # fmt: skip
+    console.print(f"demo billing APIs served at {base_url}")
+    try:
+        yield
+    finally:
+        server.shutdown()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def cmd_summary(args: argparse.Namespace) -> int:

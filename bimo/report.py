@@ -8,7 +8,7 @@ from rich.table import Table
 from bimo.settings import Settings
 from bimo.warehouse import read_connection
 
-SCHEMAS = ("raw_gateway", "marts", "analytics")
+SCHEMAS = ("raw_gateway", "raw_billing", "marts", "analytics")
 
 
 def warehouse_summary(settings: Settings, console: Console) -> None:
@@ -31,40 +31,27 @@ def warehouse_summary(settings: Settings, console: Console) -> None:
             t.add_row(f"{schema}.{name}", f"{n:,}")
         console.print(t)
         names = {f"{s}.{n}" for s, n in tables}
-        if "marts.fct_llm_requests" in names:
-            spend = Table(title="AI spend per source tag (never summed across tags)")
-            for col in (
-                "source tag",
-                "requests",
-                "estimated cost USD",
-                "unpriced requests",
-                "reported cost USD",
-                "first day",
-                "last day",
-            ):
-                spend.add_column(col, justify="left" if col == "source tag" else "right")
-            for row in con.sql(
+        if "marts.fct_daily_cost" in names:
+            spend = Table(title="Spend per source tag (never summed across tags)")
+            for col in ("source tag", "category", "rows", "cost USD", "unpriced requests",
+                        "first day", "last day"):  # fmt: skip
+                spend.add_column(
+                    col, justify="left" if col in ("source tag", "category") else "right"
+                )
+            for tag, category, n, cost, unpriced, first, last in con.sql(
                 """
-                select source_tag, count(*), sum(estimated_cost_usd)::double,
-                       count(*) filter (where pricing_status = 'unpriced'),
-                       sum(reported_cost_usd), min(request_date), max(request_date)
-                from marts.fct_llm_requests group by 1 order by 1
+                select source_tag, service_category, count(*), sum(cost_usd)::double,
+                       sum(unpriced_requests), min(charge_date), max(charge_date)
+                from marts.fct_daily_cost group by 1, 2 order by 1, 2
                 """
             ).fetchall():
-                tag, n, cost, unpriced, reported, first, last = row
-                spend.add_row(
-                    tag,
-                    f"{n:,}",
-                    f"${cost or 0:,.2f}",
-                    f"{unpriced:,}",
-                    "-" if reported is None else f"${reported:,.2f}",
-                    str(first),
-                    str(last),
-                )
+                spend.add_row(tag, category, f"{n:,}", f"${cost or 0:,.2f}", f"{unpriced:,}",
+                              str(first), str(last))  # fmt: skip
             console.print(spend)
-        if "raw_gateway.quarantine" in names:
-            q = con.sql("select count(*) from raw_gateway.quarantine").fetchall()[0][0]
-            console.print(f"Quarantined records: {q:,} (see raw_gateway.quarantine)")
+        for schema in ("raw_gateway", "raw_billing"):
+            if f"{schema}.quarantine" in names:
+                q = con.sql(f"select count(*) from {schema}.quarantine").fetchall()[0][0]
+                console.print(f"Quarantined records: {q:,} (see {schema}.quarantine)")
         if "analytics.cost_anomalies" in names:
             a = con.sql(
                 "select count(*), count(*) filter (where severity = 'high') "

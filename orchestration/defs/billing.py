@@ -43,8 +43,9 @@ def export_files(settings: Settings) -> dict[str, list[Path]]:
     if not root.is_dir():
         return found
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        source = next((s for s in FILE_SOURCES if folder.name.split("-")[0] == s.split("-")[0]
-                       and folder.name.startswith(s)), None)  # fmt: skip
+        source = next(
+            (s for s in FILE_SOURCES if folder.name == s or folder.name.startswith(f"{s}-")), None
+        )
         if source:
             found.setdefault(source, []).extend(expand_billing_paths([folder]))
     return found
