@@ -11,6 +11,7 @@ import numpy as np
 import orjson
 
 from bimo.demo.anomalies import plan
+from bimo.demo.billing import AiLedger, generate_billing
 from bimo.demo.calls import Requests
 from bimo.demo.company import FORMATS, catalogue
 from bimo.demo.content import Texts
@@ -41,6 +42,7 @@ class GenerateResult:
     counts: dict[str, int]
     malformed: int
     skipped: dict[str, int] = field(default_factory=dict)
+    billing: dict[str, int] = field(default_factory=dict)  # rows per billing file set
 
 
 @dataclass
@@ -62,7 +64,8 @@ def generate(
 ) -> GenerateResult:
     """Write `days` days of prod gateway logs (three formats) and dev CLI logs ending on `end`
     (default: yesterday, UTC) under `out`, plus `labels.json` with the injected anomalies and
-    malformed records. Same arguments, byte-identical files."""
+    malformed records, and the bills of the same window (`billing/`, `billing-api/`; see
+    `bimo.demo.billing`). Same arguments, byte-identical files."""
     if days < 1 or requests_per_day < 1:
         raise ValueError("days and requests_per_day must be positive")
     end = end or datetime.now(UTC).date() - timedelta(days=1)
@@ -72,7 +75,7 @@ def generate(
     cat = catalogue()
     anomalies = plan(days, start.weekday(), np.random.default_rng([seed, 1]))
     bad = plan_malformed(np.random.default_rng([seed, 2]), days, requests_per_day)
-    tally = _Tally()
+    tally, ledger = _Tally(), AiLedger()
     for i in range(days):
         day = start + timedelta(days=i)
         day_us = (day - date(1970, 1, 1)).days * 86_400_000_000
@@ -91,9 +94,11 @@ def generate(
         bad_today = {source: kinds for (source, d), kinds in bad.items() if d == i}
         gz = i % GZIP_EVERY == GZIP_EVERY - 1
         _write_day(out, day, today.prod.sorted(), today.dev.sorted(), bad_today, seed, tally, gz=gz)
+        ledger.add(today.prod, today.dev)
         if progress:
             progress(i + 1, days)
 
+    billing = generate_billing(out, traffic=ledger, seed=seed, start=start, end=end)
     labels_path = out / "labels.json"
     labels = {
         "start": start.isoformat(),
@@ -104,6 +109,12 @@ def generate(
         "malformed": tally.malformed,
         "counts": tally.counts,
         "skipped": tally.skipped,
+        "billing": {
+            "truth": billing.path.relative_to(out).as_posix(),
+            "files": len(billing.files),
+            "counts": billing.counts,
+            "fx": "export: focus-azure bills EUR with x_BillingExchangeRate (EUR per 1 USD)",
+        },
     }
     labels_path.write_bytes(orjson.dumps(labels, option=orjson.OPT_INDENT_2) + b"\n")
     return GenerateResult(
@@ -116,6 +127,7 @@ def generate(
         counts=tally.counts,
         malformed=len(tally.malformed),
         skipped=tally.skipped,
+        billing=billing.counts,
     )
 
 
