@@ -1,9 +1,26 @@
 -- Billing line items in USD. The export's own rate wins; else the user's fx_rates seed for the
 -- currency and month; USD is 1. A row with no rate keeps a NULL USD cost (x_fx_source 'missing').
+-- One charge, never two: when an AWS account's billing period arrives both as a FOCUS export and
+-- as a CUR, the ledger keeps the FOCUS rows.
 with
 
-items as (
+all_items as (
     select * from {{ ref('stg_billing__line_items') }}
+),
+
+focus_periods as (
+    select distinct billing_account_id, billing_period_start
+    from all_items
+    where source_system = 'focus' and x_provider in ('aws', 'aws_bedrock')
+),
+
+items as (
+    select all_items.*
+    from all_items
+    left join focus_periods
+        on all_items.billing_account_id = focus_periods.billing_account_id
+        and all_items.billing_period_start = focus_periods.billing_period_start
+    where not (all_items.source_system = 'aws-cur' and focus_periods.billing_account_id is not null)
 ),
 
 rates as (

@@ -2,6 +2,7 @@
 -- per provider × model × day, per provider × day (model NULL = all models), and per month.
 -- The variance (billing − prod) is split into parts that add up to it exactly:
 --   unlogged        tokens the provider billed beyond those logged, at the logged average price
+--                   (all of the billed usage when nothing at all was logged for that key)
 --   token_category  list value of the billed tokens minus the estimate, minus the unlogged part
 --   price           billed usage minus the list value of the billed tokens (discounts, rate cards)
 --   credits_tax_fees  credits, tax, purchases and adjustments (non-Usage rows)
@@ -142,12 +143,15 @@ parts as (
         prod_usd,
         usage_usd + other_usd as billing_usd,
         case
+            -- nothing logged at all: the whole billed usage is traffic missing from the logs
+            when prod_usd = 0 and logged_tokens = 0 then usage_usd - fx_usage_usd
             when not has_usage then 0
             when logged_tokens > 0 then (billed_tokens - logged_tokens) * prod_usd / logged_tokens
             else list_usd
         end as unlogged_usd,
         list_usd,
         has_usage,
+        logged_tokens,
         usage_usd - fx_usage_usd as usage_nominal_usd,
         other_usd - fx_other_usd as credits_tax_fees_usd,
         fx_usage_usd + fx_other_usd as fx_usd,
@@ -165,8 +169,16 @@ model_day as (
         prod_usd,
         billing_usd,
         unlogged_usd,
-        case when has_usage then list_usd - prod_usd - unlogged_usd else 0 end as token_category_usd,
-        case when has_usage then usage_nominal_usd - list_usd else 0 end as price_usd,
+        case
+            when has_usage and not (prod_usd = 0 and logged_tokens = 0)
+                then list_usd - prod_usd - unlogged_usd
+            else 0
+        end as token_category_usd,
+        case
+            when has_usage and not (prod_usd = 0 and logged_tokens = 0)
+                then usage_nominal_usd - list_usd
+            else 0
+        end as price_usd,
         credits_tax_fees_usd,
         fx_usd,
         prod_requests,

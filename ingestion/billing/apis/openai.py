@@ -127,9 +127,10 @@ def cost_row(result: dict) -> dict:
         "billing_account_name": text(result.get("organization_name"), "organization_name"),
         "sub_account_id": text(result.get("project_id"), "project_id"),
         "sub_account_name": text(result.get("project_name"), "project_name"),
-        "charge_category": "Usage",
+        # A negative line (e.g. "Promotional credit") is a credit, not usage.
+        "charge_category": "Credit" if cost < 0 else "Usage",
         "charge_description": line_item,
-        "charge_frequency": "Usage-Based",
+        "charge_frequency": "One-Time" if cost < 0 else "Usage-Based",
         # the API gives one amount: it is what is billed, at list price, as contracted
         "billed_cost": cost,
         "effective_cost": cost,
