@@ -38,6 +38,7 @@ from bimo.settings import get_settings
 from bimo.warehouse import writer_lock
 from ingestion.load import load_files
 from ingestion.readers import expand_paths
+from ingestion.tables import ensure_raw_tables
 
 RESULTS = Path(__file__).parent / "results"
 SOURCES = ("bimo-gateway", "litellm", "otel-genai", "cli-log")
@@ -96,6 +97,7 @@ def run_seed(seed: int, days: int, work: Path) -> dict:
     settings = get_settings(work / f"w-{seed}.duckdb")
     load_files({s: expand_paths([demo / s]) for s in SOURCES}, settings=settings)
     with writer_lock(settings):
+        ensure_raw_tables(settings)
         assert dbt_build(settings).ok
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     through = last_complete_day(con)
