@@ -8,6 +8,7 @@ with a reason are quarantined with their 1-based data line; every other row is l
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ingestion.billing.files.common import LINE, Rows
+from ingestion.billing.files.common import LINE, Rows, read_rows
 from ingestion.billing.files.values import json_object, json_str, money, number, timestamp
 from ingestion.billing.schema import LINE_ITEM_SCHEMA, BillingParse
 
@@ -177,6 +178,33 @@ def usd_rate(billing_currency: pl.Expr, rate: pl.Expr | None = None) -> pl.Expr:
     """USD per 1 unit of billing currency: 1.0 for USD rows, else the given rate (may be null)."""
     other = pl.lit(None, pl.Float64) if rate is None else rate
     return pl.when(billing_currency == "USD").then(pl.lit(1.0)).otherwise(other)
+
+
+def open_export(
+    path: Path,
+    what: str,
+    required: dict[str, tuple[str, ...]],
+    *,
+    key: Callable[[str], str] = lambda c: c,
+    null_tokens: tuple[str, ...] | None = None,
+) -> tuple[Path, Rows, Header, Mapper]:
+    """Read an export and check its header: the opening every format parser shares."""
+    path = Path(path)
+    rows = read_rows(path) if null_tokens is None else read_rows(path, null_tokens=null_tokens)
+    header = Header(rows.frame.columns, key)
+    header.require(path, what, required)
+    return path, rows, header, Mapper()
+
+
+def alnum_key(column: str) -> str:
+    """Case- and punctuation-blind header key: `lineItem/UnblendedCost` = `line_item_...`."""
+    return re.sub(r"[^a-z0-9]", "", column.lower())
+
+
+def unknown_value(raw: pl.Expr, known: Iterable[str], label: str) -> pl.Expr:
+    """A conformance issue for a value outside the known set (the row is kept, not rejected)."""
+    quoted = pl.concat_str([pl.lit(f"unknown {label} '"), raw, pl.lit("'")])
+    return issue(raw.is_not_null() & ~raw.is_in(list(known)), quoted)
 
 
 def issue(condition: pl.Expr, message: str | pl.Expr) -> pl.Expr:

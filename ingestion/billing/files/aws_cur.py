@@ -17,7 +17,6 @@ Credit; any unknown type → Adjustment, flagged in conformance_issues.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import polars as pl
@@ -26,13 +25,14 @@ from ingestion.billing.files.assemble import (
     Delivery,
     Header,
     Mapper,
+    alnum_key,
     currency,
     delivery_for,
     finish,
-    issue,
+    open_export,
+    unknown_value,
     usd_rate,
 )
-from ingestion.billing.files.common import read_rows
 from ingestion.billing.files.tags import map_value, normalise_tags
 from ingestion.billing.files.values import MONEY, json_object, next_month, per_unique
 from ingestion.billing.schema import BillingParse
@@ -89,17 +89,9 @@ REQUIRED = {
 }
 
 
-def key(column: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", column.lower())
-
-
 def parse(path: Path, *, delivery: Delivery | None = None) -> BillingParse:
     """Parse one CUR file (legacy or 2.0; CSV, gzip CSV or Parquet)."""
-    path = Path(path)
-    rows = read_rows(path)
-    h = Header(rows.frame.columns, key)
-    h.require(path, "AWS CUR", REQUIRED)
-    m = Mapper()
+    path, rows, h, m = open_export(path, "AWS CUR", REQUIRED, key=alnum_key)
     kind = m.text("lineItem/LineItemType", h.col("line_item_line_item_type"), required=True)
     interval = h.col("identity_time_interval").str.split("/")
     start = pl.coalesce(h.col("line_item_usage_start_date"), interval.list.get(0, null_on_oob=True))
@@ -182,8 +174,7 @@ def parse(path: Path, *, delivery: Delivery | None = None) -> BillingParse:
         ),
         "token_type": _token_type(product_code, usage_type),
     }
-    quoted = pl.concat_str([pl.lit("unknown LineItemType '"), kind, pl.lit("'")])
-    issues = [issue(kind.is_not_null() & ~kind.is_in(list(CATEGORY)), quoted)]
+    issues = [unknown_value(kind, CATEGORY, "LineItemType")]
     return finish(
         rows,
         mapped,

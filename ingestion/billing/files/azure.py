@@ -16,7 +16,6 @@ RoundingAdjustment → Adjustment, Tax → Tax.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import polars as pl
@@ -25,13 +24,14 @@ from ingestion.billing.files.assemble import (
     Delivery,
     Header,
     Mapper,
+    alnum_key,
     currency,
     delivery_for,
     finish,
-    issue,
+    open_export,
+    unknown_value,
     usd_rate,
 )
-from ingestion.billing.files.common import read_rows
 from ingestion.billing.files.tags import normalise_tags
 from ingestion.billing.files.values import MONEY, month_start, next_month, per_unique
 from ingestion.billing.schema import BillingParse
@@ -70,17 +70,9 @@ SERVICES = {
 SERVICE_CATEGORY = {m: cat for cat, meters in SERVICES.items() for m in meters}
 
 
-def key(column: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", column.lower())
-
-
 def parse(path: Path, *, delivery: Delivery | None = None) -> BillingParse:
     """Parse one Azure cost-details export file (CSV or gzip CSV, any header dialect)."""
-    path = Path(path)
-    rows = read_rows(path)
-    h = Header(rows.frame.columns, key)
-    h.require(path, "Azure cost details", REQUIRED)
-    m = Mapper()
+    path, rows, h, m = open_export(path, "Azure cost details", REQUIRED, key=alnum_key)
     charge_type = h.col("ChargeType")
     dataset = _dataset(path, rows.frame, h.find("ChargeType"))
     code = currency(m.text("BillingCurrency", h.col(*CURRENCY), required=True))
@@ -159,8 +151,7 @@ def parse(path: Path, *, delivery: Delivery | None = None) -> BillingParse:
         "tags": per_unique(h.col("Tags"), normalise_tags),
         "token_type": pl.when(is_ai).then(_token_type(meter_name)),
     }
-    quoted = pl.concat_str([pl.lit("unknown ChargeType '"), charge_type, pl.lit("'")])
-    issues = [issue(charge_type.is_not_null() & ~charge_type.is_in(list(CATEGORY)), quoted)]
+    issues = [unknown_value(charge_type, CATEGORY, "ChargeType")]
     return finish(
         rows,
         mapped,

@@ -20,9 +20,9 @@ from ingestion.billing.files.assemble import (
     enum_value,
     finish,
     issue,
+    open_export,
     usd_rate,
 )
-from ingestion.billing.files.common import read_rows
 from ingestion.billing.files.tags import normalise_tags
 from ingestion.billing.files.values import per_unique
 from ingestion.billing.schema import CHARGE_CATEGORIES, BillingParse
@@ -78,11 +78,7 @@ ENUMS = {
 
 def parse(path: Path, *, delivery: Delivery | None = None) -> BillingParse:
     """Parse one FOCUS export file; raises ValueError when it has no usable FOCUS header."""
-    path = Path(path)
-    rows = read_rows(path)
-    h = Header(rows.frame.columns)
-    h.require(path, "FOCUS", REQUIRED)
-    m = Mapper()
+    path, rows, h, m = open_export(path, "FOCUS", REQUIRED)
     currency_code = currency(m.text("BillingCurrency", h.col("BillingCurrency"), required=True))
     billed = m.money("BilledCost", h.col("BilledCost"), required=True)
     costs = {

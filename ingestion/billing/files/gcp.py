@@ -24,14 +24,13 @@ import polars as pl
 from ingestion.billing.files.assemble import (
     Delivery,
     Header,
-    Mapper,
     currency,
     delivery_for,
     finish,
-    issue,
+    open_export,
+    unknown_value,
     usd_rate,
 )
-from ingestion.billing.files.common import read_rows
 from ingestion.billing.files.tags import loose_json, tag_pairs, tags_json
 from ingestion.billing.files.values import MONEY, money, next_month, per_unique
 from ingestion.billing.schema import BillingParse
@@ -68,11 +67,9 @@ def key(column: str) -> str:
 
 def parse(path: Path, *, delivery: Delivery | None = None) -> BillingParse:
     """Parse one GCP billing export file (JSON lines / JSON array / CSV, optionally gzip)."""
-    path = Path(path)
-    rows = read_rows(path, null_tokens=("NULL", "None"))
-    h = Header(rows.frame.columns, key)
-    h.require(path, "GCP billing export", REQUIRED)
-    m = Mapper()
+    path, rows, h, m = open_export(
+        path, "GCP billing export", REQUIRED, key=key, null_tokens=("NULL", "None")
+    )
     gross = m.money("cost", h.peek("cost"), required=True)
     credits_raw = h.peek("credits")
     credits = m.value("credits", credits_raw, money(per_unique(credits_raw, credits_total)))
@@ -141,8 +138,7 @@ def parse(path: Path, *, delivery: Delivery | None = None) -> BillingParse:
         "tags": _tags(h),
         "token_type": pl.when(is_ai).then(_token_type(sku)),
     }
-    quoted = pl.concat_str([pl.lit("unknown cost_type '"), cost_type, pl.lit("'")])
-    issues = [issue(cost_type.is_not_null() & ~cost_type.is_in(list(COST_TYPES)), quoted)]
+    issues = [unknown_value(cost_type, COST_TYPES, "cost_type")]
     return finish(
         rows,
         mapped,

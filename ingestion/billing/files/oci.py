@@ -21,13 +21,12 @@ import polars as pl
 from ingestion.billing.files.assemble import (
     Delivery,
     Header,
-    Mapper,
     currency,
     delivery_for,
     finish,
+    open_export,
     usd_rate,
 )
-from ingestion.billing.files.common import read_rows
 from ingestion.billing.files.values import json_object, next_month
 from ingestion.billing.schema import BillingParse
 
@@ -54,11 +53,7 @@ def key(column: str) -> str:
 
 def parse(path: Path, *, delivery: Delivery | None = None) -> BillingParse:
     """Parse one OCI cost report (CSV or gzip CSV)."""
-    path = Path(path)
-    rows = read_rows(path)
-    h = Header(rows.frame.columns, key)
-    h.require(path, "OCI cost report", REQUIRED)
-    m = Mapper()
+    path, rows, h, m = open_export(path, "OCI cost report", REQUIRED, key=key)
     start = m.timestamp(
         "lineItem/intervalUsageStart", h.col("lineItem/intervalUsageStart"), required=True
     )
