@@ -7,6 +7,7 @@ writes; cache writes are the 5-minute plus the 1-hour ephemeral tokens.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
@@ -64,24 +65,18 @@ def _rfc3339(day: date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
 
 
-def costs_params(start: date, end: date) -> dict:
-    return {
-        "starting_at": _rfc3339(start),
-        "ending_at": _rfc3339(end),
-        "bucket_width": "1d",
-        "group_by[]": ["description", "workspace_id"],
-        "limit": 31,
-    }
+def _daily(group_by: list[str]) -> Callable[[date, date], dict]:
+    """Request params for daily buckets over [start, end), grouped as given."""
+
+    def params(start: date, end: date) -> dict:
+        return {"starting_at": _rfc3339(start), "ending_at": _rfc3339(end), "bucket_width": "1d",
+                "group_by[]": group_by, "limit": 31}  # fmt: skip
+
+    return params
 
 
-def usage_params(start: date, end: date) -> dict:
-    return {
-        "starting_at": _rfc3339(start),
-        "ending_at": _rfc3339(end),
-        "bucket_width": "1d",
-        "group_by[]": ["model", "api_key_id", "workspace_id"],
-        "limit": 31,
-    }
+costs_params = _daily(["description", "workspace_id"])
+usage_params = _daily(["model", "api_key_id", "workspace_id"])
 
 
 def token_type(raw: str | None) -> str | None:

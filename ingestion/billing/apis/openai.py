@@ -9,6 +9,7 @@ usage without `input_cache_write_tokens`/`input_uncached_tokens`; absent fields 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
@@ -66,24 +67,18 @@ def _unix(day: date) -> int:
     return int(datetime.combine(day, time(), UTC).timestamp())
 
 
-def costs_params(start: date, end: date) -> dict:
-    return {
-        "start_time": _unix(start),
-        "end_time": _unix(end),
-        "bucket_width": "1d",
-        "group_by": ["project_id", "line_item"],
-        "limit": 180,
-    }
+def _daily(group_by: list[str], limit: int) -> Callable[[date, date], dict]:
+    """Request params for daily buckets over [start, end), grouped as given."""
+
+    def params(start: date, end: date) -> dict:
+        return {"start_time": _unix(start), "end_time": _unix(end), "bucket_width": "1d",
+                "group_by": group_by, "limit": limit}  # fmt: skip
+
+    return params
 
 
-def usage_params(start: date, end: date) -> dict:
-    return {
-        "start_time": _unix(start),
-        "end_time": _unix(end),
-        "bucket_width": "1d",
-        "group_by": ["model", "project_id", "api_key_id"],
-        "limit": 31,
-    }
+costs_params = _daily(["project_id", "line_item"], 180)
+usage_params = _daily(["model", "project_id", "api_key_id"], 31)
 
 
 def split_line_item(line_item: str | None) -> tuple[str | None, str | None]:
