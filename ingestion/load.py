@@ -13,8 +13,9 @@ import dlt
 from bimo.settings import Settings, get_settings
 from bimo.warehouse import connect_with_retry, writer_lock
 from ingestion.formats import FORMATS
+from ingestion.quarantine import QUARANTINE_TABLE
 from ingestion.readers import expand_paths
-from ingestion.source import DATASET, QUARANTINE_TABLE, FormatStats, gateway_logs
+from ingestion.source import DATASET, FormatStats, gateway_logs
 
 PIPELINE_NAME = "bimo_gateway_logs"
 
@@ -27,14 +28,18 @@ def configure_dlt() -> None:
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 
 
-def make_pipeline(settings: Settings) -> dlt.Pipeline:
-    """The dlt pipeline writing `raw_gateway` into the configured warehouse."""
+def make_pipeline(
+    settings: Settings, *, name: str = PIPELINE_NAME, dataset: str = DATASET
+) -> dlt.Pipeline:
+    """A dlt pipeline writing `dataset` (default `raw_gateway`) into the configured warehouse.
+
+    Creating it touches no file: writers hold `writer_lock`, which creates the warehouse folder.
+    """
     configure_dlt()
-    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
+        pipeline_name=name,
         destination=dlt.destinations.duckdb(str(settings.warehouse)),
-        dataset_name=DATASET,
+        dataset_name=dataset,
         pipelines_dir=str(settings.dlt_dir),
     )
 

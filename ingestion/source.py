@@ -19,22 +19,15 @@ import pyarrow as pa
 from ingestion.formats import FORMATS
 from ingestion.formats.common import BadRecord
 from ingestion.formats.skip import Skip
+from ingestion.quarantine import QUARANTINE_SCHEMA, QUARANTINE_TABLE
 from ingestion.readers import BadJson, iter_records
 
 DATASET = "raw_gateway"
-QUARANTINE_TABLE = "quarantine"
 BATCH_ROWS = 50_000
 LINEAGE: dict[str, pa.DataType] = {
     "_source_file": pa.string(),
     "_source_line": pa.int64(),
     "_loaded_at": pa.timestamp("us", tz="UTC"),
-}
-QUARANTINE_COLUMNS: dict[str, pa.DataType] = {
-    "source": pa.string(),
-    "file": pa.string(),
-    "line": pa.int64(),
-    "reason": pa.string(),
-    "quarantined_at": pa.timestamp("us", tz="UTC"),
 }
 
 
@@ -55,11 +48,6 @@ def arrow_schema(module: ModuleType) -> pa.Schema:
     """The Arrow schema of a format's raw table (request_id is the non-null key)."""
     cols = {**module.COLUMNS, **LINEAGE}
     return pa.schema([pa.field(n, t, nullable=n != "request_id") for n, t in cols.items()])
-
-
-QUARANTINE_SCHEMA = pa.schema(
-    [pa.field(n, t, nullable=n == "reason") for n, t in QUARANTINE_COLUMNS.items()]
-)
 
 
 def _quarantine_item(rows: list[dict]) -> object:

@@ -21,16 +21,13 @@ from bimo.warehouse import connect_with_retry, writer_lock
 from ingestion.billing.schema import (
     AI_USAGE_SCHEMA,
     LINE_ITEM_SCHEMA,
-    QUARANTINE_COLUMNS,
     BillingParse,
 )
-from ingestion.load import configure_dlt
+from ingestion.load import make_pipeline
+from ingestion.quarantine import QUARANTINE_SCHEMA
 
 DATASET = "raw_billing"
 PIPELINE_NAME = "bimo_billing"
-QUARANTINE_SCHEMA = pa.schema(
-    [pa.field(n, t, nullable=n == "reason") for n, t in QUARANTINE_COLUMNS.items()]
-)
 
 
 @dataclass
@@ -77,17 +74,6 @@ def billing_source(line_items: pa.Table, usage: pa.Table, quarantine: pa.Table):
         name="quarantine",
         write_disposition="merge",
         primary_key=["source", "file", "line"],
-    )
-
-
-def make_billing_pipeline(settings: Settings) -> dlt.Pipeline:
-    configure_dlt()
-    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
-        destination=dlt.destinations.duckdb(str(settings.warehouse)),
-        dataset_name=DATASET,
-        pipelines_dir=str(settings.dlt_dir),
     )
 
 
@@ -150,5 +136,7 @@ def load_billing(
     summary.deliveries = len(keys)
     summary.replaced_deliveries = _stored_keys(settings, keys)
     quarantine = pa.Table.from_pylist(bad, schema=QUARANTINE_SCHEMA)
-    make_billing_pipeline(settings).run(billing_source(kept_items, kept_usage, quarantine))
+    make_pipeline(settings, name=PIPELINE_NAME, dataset=DATASET).run(
+        billing_source(kept_items, kept_usage, quarantine)
+    )
     return summary

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from ingestion.quarantine import QUARANTINE_COLUMNS as SHARED_QUARANTINE_COLUMNS
+
 MONEY = pa.decimal128(38, 18)  # sub-micro-dollar rows are real; DECIMAL(18,6) would zero them
 TS = pa.timestamp("us", tz="UTC")
 
@@ -88,13 +90,7 @@ LINE_ITEM_SCHEMA = pa.schema(
     ]
 )
 
-QUARANTINE_COLUMNS: dict[str, pa.DataType] = {
-    "source": pa.string(),
-    "file": pa.string(),
-    "line": pa.int64(),
-    "reason": pa.string(),
-    "quarantined_at": TS,
-}
+QUARANTINE_COLUMNS = SHARED_QUARANTINE_COLUMNS  # one quarantine shape for every source
 
 CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
 TOKEN_TYPES = ("input_uncached", "cache_read", "cache_write", "output", "reasoning", "other")
