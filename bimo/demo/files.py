@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import os
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -68,8 +70,10 @@ def dumps(obj: object) -> bytes:
     return orjson.dumps(obj)
 
 
-def write_lines(path: Path, lines: list[bytes]) -> None:
-    data = b"".join(line + b"\n" for line in lines)
+def write_bytes(path: Path, data: bytes, *, mtime: datetime | None = None) -> None:
+    """Write a file (gzip when it ends in .gz) byte-identically across runs; `mtime`, when
+    given, becomes its modification time (how export deliveries are ordered)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".gz":
         # mtime=0 and no file name keep gzip output byte-identical across runs.
         with (
@@ -79,6 +83,13 @@ def write_lines(path: Path, lines: list[bytes]) -> None:
             gz.write(data)
     else:
         path.write_bytes(data)
+    if mtime is not None:
+        ns = int(mtime.timestamp()) * 1_000_000_000
+        os.utime(path, ns=(ns, ns))
+
+
+def write_lines(path: Path, lines: list[bytes]) -> None:
+    write_bytes(path, b"".join(line + b"\n" for line in lines))
 
 
 def prepare(out: Path) -> None:

@@ -4,10 +4,8 @@ charges as the FOCUS export, in CUR's own shape (Savings Plan negations, maps as
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import io
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from bimo.demo.billing.accounts import SAVINGS_PLAN
 from bimo.demo.billing.cloud import PAYER, Charge, Delivery, dt, month_end
 from bimo.demo.billing.focus import invoice_id
 from bimo.demo.billing.truth import fmt, sums
+from bimo.demo.files import write_bytes
 
 COLUMNS = (
     "identity_line_item_id", "identity_time_interval", "bill_invoice_id",
@@ -175,12 +174,8 @@ def write_cur(out: Path, d: Delivery, lines: list[Charge]) -> dict:
     writer.writerow(COLUMNS)
     writer.writerows([r.get(c, "") for c in COLUMNS] for r in rows)
     folder = out / f"billing/aws-cur/acme-cur2/data/BILLING_PERIOD={d.period:%Y-%m}"
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "acme-cur2-00001.csv.gz"
-    with path.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
-        gz.write(buf.getvalue().encode())
-    ns = int(d.delivered_at.timestamp()) * 1_000_000_000
-    os.utime(path, ns=(ns, ns))
+    write_bytes(path, buf.getvalue().encode(), mtime=d.delivered_at)
     entry = {
         "file": path.relative_to(out).as_posix(),
         "kind": d.kind,

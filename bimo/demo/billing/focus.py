@@ -5,10 +5,8 @@ alphabetical columns, `YYYY-MM-DD HH:MM:SS` times, `NULL` tokens and E-notation 
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import io
-import os
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +16,7 @@ import orjson
 from bimo.demo.billing.accounts import SAVINGS_PLAN
 from bimo.demo.billing.cloud import MONEY, PAYER, Charge, Delivery, month_end
 from bimo.demo.billing.truth import fmt, sums
+from bimo.demo.files import write_bytes
 
 # FOCUS 1.2: the 57 columns, grouped as the specification groups them.
 FOCUS_COLUMNS = (
@@ -213,17 +212,7 @@ def write_delivery(out: Path, d: Delivery, lines: list[Charge]) -> dict:
         writer.writerow([null if r.get(c) is None else r[c] for c in columns])
     data = (("\ufeff" if key == "azure" else "") + buf.getvalue()).encode()
     path = path_for(out, d)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".gz":
-        with (
-            path.open("wb") as raw,
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
-        ):
-            gz.write(data)
-    else:
-        path.write_bytes(data)
-    ns = int(d.delivered_at.timestamp()) * 1_000_000_000
-    os.utime(path, ns=(ns, ns))
+    write_bytes(path, data, mtime=d.delivered_at)
     entry = {
         "file": path.relative_to(out).as_posix(),
         "kind": d.kind,
