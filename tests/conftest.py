@@ -49,3 +49,13 @@ def built(tmp_path_factory, demo_dir):
     summary = load_files(source_files(demo_dir), settings=settings)
     build(settings)
     return settings, summary
+
+
+@pytest.fixture
+def fresh_streamlit_cache():
+    """st.cache_data outlives an AppTest run: start and end a dashboard test with it empty."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()

@@ -9,13 +9,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from bimo.settings import get_settings
 from bimo.warehouse import publish_snapshot
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fresh_streamlit_cache")]
 
 APP = Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py"
 FIRST, LAST = date(2025, 5, 1), date(2025, 6, 20)
@@ -117,14 +116,6 @@ def _build(tmp_path: Path, *, analytics: bool) -> None:
         )
     con.close()
     publish_snapshot(settings)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """st.cache_data outlives an AppTest run; start every test with it empty."""
-    st.cache_data.clear()
-    yield
-    st.cache_data.clear()
 
 
 def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:

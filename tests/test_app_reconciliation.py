@@ -10,14 +10,13 @@ import duckdb
 import pandas as pd
 import polars as pl
 import pytest
-import streamlit as st
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
 from bimo.settings import get_settings
 from bimo.warehouse import publish_snapshot
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fresh_streamlit_cache")]
 
 APP = Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py"
 PAGE = "app_pages/reconciliation.py"
@@ -146,14 +145,6 @@ def _build(tmp_path: Path, *, reconciliation: bool = True) -> None:
         con.execute("insert into marts.fct_reconciliation by name select * from recon")
     con.close()
     publish_snapshot(settings)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """st.cache_data outlives an AppTest run; start every test with it empty."""
-    st.cache_data.clear()
-    yield
-    st.cache_data.clear()
 
 
 def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, page: str | None = None) -> AppTest:
