@@ -11,7 +11,7 @@ from bimo.warehouse import connect_with_retry
 
 REQUIRED = {
     "raw_gateway": ("bimo_gateway_requests", "quarantine"),
-    "raw_billing": ("line_items", "ai_usage", "quarantine"),
+    "raw_billing": ("line_items", "ai_usage", "api_coverage", "quarantine"),
 }
 
 

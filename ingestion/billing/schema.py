@@ -99,6 +99,7 @@ TOKEN_TYPES = ("input_uncached", "cache_read", "cache_write", "output", "reasoni
 AI_USAGE_COLUMNS: dict[str, pa.DataType] = {
     "source_system": pa.string(),  # openai-usage | anthropic-usage
     "delivery_key": pa.string(),  # f"{source_system}|{account}|{usage_date}"
+    "delivery_id": pa.string(),  # the API pull or saved file the row came from
     "delivery_rank": pa.int64(),
     "_source_file": pa.string(),
     "_source_line": pa.int64(),
@@ -126,6 +127,21 @@ AI_USAGE_SCHEMA = pa.schema(
 )
 
 
+# Which pull last covered each API delivery key (source|account|day), rows or none: a day that
+# comes back empty on a re-pull has no rows to replace the stored ones with, so the models keep
+# an API row only when its delivery is the one that last covered its key.
+COVERAGE_SCHEMA = pa.schema(
+    [
+        pa.field("delivery_key", pa.string(), nullable=False),
+        pa.field("source_system", pa.string(), nullable=False),
+        pa.field("usage_date", pa.date32()),
+        pa.field("delivery_id", pa.string()),
+        pa.field("delivery_rank", pa.int64()),
+        pa.field("result_rows", pa.int64()),
+    ]
+)
+
+
 @dataclass
 class BillingParse:
     """What a billing parser returns for one input (a file, or a set of API pages)."""
@@ -134,3 +150,4 @@ class BillingParse:
     usage: pa.Table | None = None  # AI_USAGE_SCHEMA, usage APIs only
     quarantine: list[dict] = field(default_factory=list)  # {source, file, line, reason}
     rows_in: int = 0  # data rows (or API result rows) in the input
+    coverage: list[dict] = field(default_factory=list)  # API pulls: COVERAGE_SCHEMA rows

@@ -75,12 +75,15 @@ def test_costs_pages_through_every_result_once():
     assert parse.rows_in == 5 and not parse.quarantine
     got = sorted((r["delivery_key"], r["charge_description"], r["billed_cost"]) for r in rows)
     assert got == [
-        ("openai-costs|org-test|2024-11-01", "gpt-4o-2024-08-06, input", Decimal("1.5")),
-        ("openai-costs|org-test|2024-11-01", "o3, output", Decimal("0.25")),
-        ("openai-costs|org-test|2024-11-02", "gpt-4o-mini, cached input", Decimal("0.03")),
-        ("openai-costs|org-test|2024-11-03", "web search tool calls", Decimal("2")),
-        ("openai-costs|org-test|2024-11-05", "gpt-4o-mini, input", Decimal("1.23456789E-7")),
+        ("openai-costs|default|2024-11-01", "gpt-4o-2024-08-06, input", Decimal("1.5")),
+        ("openai-costs|default|2024-11-01", "o3, output", Decimal("0.25")),
+        ("openai-costs|default|2024-11-02", "gpt-4o-mini, cached input", Decimal("0.03")),
+        ("openai-costs|default|2024-11-03", "web search tool calls", Decimal("2")),
+        ("openai-costs|default|2024-11-05", "gpt-4o-mini, input", Decimal("1.23456789E-7")),
     ]
+    assert {r["billing_account_id"] for r in rows} == {"org-test"}  # kept, but not in the key
+    days = [(c["usage_date"].day, c["result_rows"]) for c in parse.coverage]
+    assert days == [(1, 2), (2, 1), (3, 1), (4, 0), (5, 1)]  # the empty day is covered too
     assert {(r["model"], r["token_type"]) for r in rows} == {
         ("gpt-4o-2024-08-06", "input_uncached"),
         ("o3", "output"),

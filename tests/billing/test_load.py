@@ -1,12 +1,15 @@
 """Billing loads replace whole deliveries: a restated month leaves exactly the restated totals."""
 
+import os
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from bimo.settings import get_settings
+from ingestion.billing.files import azure
 from ingestion.billing.load import load_billing
 from ingestion.billing.schema import LINE_ITEM_SCHEMA, BillingParse
 
@@ -64,14 +67,46 @@ def test_restated_delivery_replaces_the_month_to_date_one(tmp_path):
 
 def test_two_deliveries_in_one_load_keep_only_the_later(tmp_path):
     settings = get_settings(tmp_path / "w.duckdb")
-    old = items([{"billed_cost": Decimal("5"), "delivery_rank": 10}])
-    new = items([{"billed_cost": Decimal("7"), "delivery_rank": 20}])
+    old = items([{"billed_cost": Decimal("5"), "delivery_rank": 10, "delivery_id": "mtd.csv"}])
+    new = items([{"billed_cost": Decimal("7"), "delivery_rank": 20, "delivery_id": "final.csv"}])
     summary = load_billing(
         [BillingParse(line_items=new, rows_in=1), BillingParse(line_items=old, rows_in=1)],
         settings=settings,
     )
     assert summary.superseded_in_load == 1 and summary.line_items == 1
     assert totals(settings) == {"focus|0012345678901|2026-10": Decimal("7")}
+
+
+def test_parts_of_one_delivery_are_all_kept_whatever_their_mtimes(tmp_path):
+    """A multi-part export without a manifest: parts written a little apart are one delivery
+    (ranked by the newest part), and a later delivery in another folder still replaces it."""
+    settings = get_settings(tmp_path / "w.duckdb")
+    header = (
+        "BillingAccountId,BillingPeriodStartDate,BillingPeriodEndDate,Date,MeterCategory,"
+        "Quantity,Cost,BillingCurrency,ChargeType,PricingModel\n"
+    )
+
+    def part(folder: str, name: str, cost: str, mtime: int) -> Path:
+        path = tmp_path / folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(header + f"0012345678,10/1/2026,10/31/2026,10/2/2026,Storage,1,{cost},"
+                        "USD,Usage,OnDemand\n")  # fmt: skip
+        os.utime(path, (mtime, mtime))
+        return path
+
+    run1 = [
+        part("run1", "part_0_0001.csv", "1", 1_000),
+        part("run1", "part_1_0001.csv", "2", 1_060),
+    ]
+    summary = load_billing([azure.parse(p) for p in run1], settings=settings)
+    assert summary.superseded_in_load == 0
+    assert totals(settings) == {"azure|0012345678|2026-10|actual": Decimal("3")}
+    run2 = [
+        part("run2", "part_0_0001.csv", "4", 2_000),
+        part("run2", "part_1_0001.csv", "5", 1_990),
+    ]
+    load_billing([azure.parse(p) for p in run1 + run2], settings=settings)
+    assert totals(settings) == {"azure|0012345678|2026-10|actual": Decimal("9")}
 
 
 def test_quarantine_and_empty_tables_exist(tmp_path):

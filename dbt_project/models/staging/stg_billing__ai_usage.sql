@@ -1,7 +1,16 @@
 with
 
+coverage as (
+    select delivery_key, delivery_id from {{ source('raw_billing', 'api_coverage') }}
+),
+
+-- API rows count only while their pull is the latest to cover their day (an empty re-pull of a
+-- day clears it); rows of file sources have no coverage row and always count.
 source as (
-    select * from {{ source('raw_billing', 'ai_usage') }}
+    select loaded.*
+    from {{ source('raw_billing', 'ai_usage') }} as loaded
+    left join coverage on loaded.delivery_key = coverage.delivery_key
+    where coverage.delivery_key is null or loaded.delivery_id = coverage.delivery_id
 ),
 
 renamed as (

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from ingestion.billing.schema import AI_USAGE_SCHEMA, LINE_ITEM_SCHEMA, BillingParse
 
+DEFAULT_ACCOUNT = "default"
 _MONEY_STEP = Decimal(1).scaleb(-18)  # LINE_ITEM_SCHEMA money is DECIMAL(38, 18)
 _MONEY_LIMIT = Decimal(10) ** 20
 
@@ -90,11 +91,18 @@ def read_saved_pages(path: Path) -> Iterator[RawPage]:
 
 
 def parse_pages(
-    endpoint: Endpoint, pages: Iterable[RawPage], *, delivery_id: str, rank: int
+    endpoint: Endpoint,
+    pages: Iterable[RawPage],
+    *,
+    delivery_id: str,
+    rank: int,
+    account: str = DEFAULT_ACCOUNT,
 ) -> BillingParse:
-    """Every result row of every page as a table row of the endpoint's schema."""
+    """Every result row of every page as a table row of the endpoint's schema, plus one coverage
+    row per bucket day seen (empty buckets included: an empty day clears what was stored)."""
     rows: list[dict] = []
     quarantine: list[dict] = []
+    covered: dict[date, int] = {}
     position = 0
     for file, page_no, doc in pages:
         try:
@@ -105,6 +113,8 @@ def parse_pages(
             position += _count_results(doc)
             continue
         for bucket in buckets:
+            day = bucket.start.date()
+            covered[day] = covered.get(day, 0) + len(bucket.results)
             for result in bucket.results:
                 position += 1
                 try:
@@ -120,12 +130,28 @@ def parse_pages(
                     "_source_file": file,
                     "_source_line": position,
                 }
-                rows.append(_framed(endpoint, row, bucket) | lineage)
+                rows.append(_framed(endpoint, row, bucket, account) | lineage)
     schema = AI_USAGE_SCHEMA if endpoint.usage else LINE_ITEM_SCHEMA
     table = pa.Table.from_pylist(rows, schema=schema)
+    coverage = [
+        {
+            "delivery_key": delivery_key(endpoint.source, account, day),
+            "source_system": endpoint.source,
+            "usage_date": day,
+            "delivery_id": delivery_id,
+            "delivery_rank": rank,
+            "result_rows": n,
+        }
+        for day, n in sorted(covered.items())
+    ]
     if endpoint.usage:
-        return BillingParse(LINE_ITEM_SCHEMA.empty_table(), table, quarantine, position)
-    return BillingParse(table, None, quarantine, position)
+        return BillingParse(LINE_ITEM_SCHEMA.empty_table(), table, quarantine, position, coverage)
+    return BillingParse(table, None, quarantine, position, coverage)
+
+
+def delivery_key(source: str, account: str, day: date) -> str:
+    """`<source>|<account label>|<day>`: the unit an API pull replaces."""
+    return f"{source}|{account}|{day.isoformat()}"
 
 
 def _bad(endpoint: Endpoint, file: str, line: int, reason: str) -> dict:
@@ -173,12 +199,11 @@ def _count_results(doc: object) -> int:
     return sum(len(r) for r in results if isinstance(r, list))
 
 
-def _framed(endpoint: Endpoint, row: dict, bucket: Bucket) -> dict:
+def _framed(endpoint: Endpoint, row: dict, bucket: Bucket, account: str) -> dict:
     day = bucket.start.date()
-    account = row.get("account_id" if endpoint.usage else "billing_account_id") or "default"
     framed = {
         "source_system": endpoint.source,
-        "delivery_key": f"{endpoint.source}|{account}|{day.isoformat()}",
+        "delivery_key": delivery_key(endpoint.source, account, day),
     }
     if endpoint.usage:
         framed |= {

@@ -39,7 +39,11 @@ class Delivery:
 
 def delivery_for(path: Path, source_system: str) -> Delivery:
     """Legacy CUR / Data Exports manifest listing the file → its assemblyId/executionId and
-    mtime (shared by every part of that delivery); otherwise the file name and file mtime."""
+    mtime (shared by every part of that delivery). Otherwise the parts of a multi-part export
+    (`part_0_0001.csv`, `part_1_0001.csv`, Spark `part-00001-<job>…`, BigQuery shards
+    `…-000000000001.json`) in one folder are one delivery ranked by the newest part's mtime, so
+    a part written a little earlier is never taken for an older delivery; any other file is its
+    own delivery ranked by its mtime."""
     for manifest in manifests_near(path):
         ident, keys = _manifest(str(manifest), manifest.stat().st_mtime_ns)
         for key in keys:
@@ -49,7 +53,31 @@ def delivery_for(path: Path, source_system: str) -> Delivery:
             )
             if parts[-1] == path.name and beside and ident:
                 return Delivery(source_system, path, ident, manifest.stat().st_mtime_ns // 1000)
+    group = part_group(path.name)
+    if group != path.name:
+        rank = _part_ranks(str(path.parent), path.parent.stat().st_mtime_ns).get(group)
+        if rank is not None:
+            return Delivery(source_system, path, str(path.parent / group), rank)
     return Delivery(source_system, path, path.name, path.stat().st_mtime_ns // 1000)
+
+
+_PART = re.compile(r"(?i)(?<![a-z0-9])(part[-_]?)\d+(?:_\d+)?|(?<=[-_])\d{12}(?=\.)")
+
+
+def part_group(name: str) -> str:
+    """A file name with its part number blanked (`part_3_0001.csv` → `part_*.csv`); names
+    without a part number come back unchanged."""
+    return _PART.sub(lambda m: f"{m.group(1) or ''}*", name)
+
+
+@lru_cache(maxsize=256)
+def _part_ranks(folder: str, _mtime: int) -> dict[str, int]:
+    ranks: dict[str, int] = {}
+    for f in Path(folder).iterdir():
+        group = part_group(f.name)
+        if group != f.name and f.is_file():
+            ranks[group] = max(ranks.get(group, 0), f.stat().st_mtime_ns // 1000)
+    return ranks
 
 
 def manifests_near(path: Path) -> list[Path]:
