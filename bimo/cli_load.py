@@ -1,7 +1,12 @@
-"""`bimo load`: parse files for one source, load them, print what happened."""
+"""`bimo load`: parse files for one source, load them, print what happened.
+
+A PATH that is a URL (s3://, gs://, az://, file://, …) is first mirrored into
+`<landing>/.remote/` and then read like a local folder of the mirrored files.
+"""
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,12 +30,54 @@ def load_command(
         return 2
 
 
+def _localize(paths, settings, console, progress, *, suffixes=(), manifests=False) -> list[str]:
+    """The paths, with each URL replaced by its mirrored files."""
+    from ingestion.remote import is_url
+
+    local: list[str] = []
+    for path in paths:
+        if is_url(path):
+            local += _mirror(path, settings, console, progress, suffixes, manifests)
+        else:
+            local.append(path)
+    return local
+
+
+def _mirror(url, settings, console, progress, suffixes, manifests) -> list[str]:
+    """Mirror a URL into `<landing>/.remote/`; a folder URL keeps only the files with
+    `suffixes`, as a local folder does. Billing globs bring their manifests along."""
+    from ingestion.remote import CACHE_DIR, MANIFEST_GLOB, fetch, redact
+
+    with progress() as bar:
+        task = bar.add_task(f"downloading {redact(url)}", total=None)
+        result = fetch(
+            url,
+            cache_root=settings.landing_dir / CACHE_DIR,
+            extra_globs=[MANIFEST_GLOB] if manifests else [],
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    console.print(str(result))
+    files = result.files
+    if result.folder and suffixes:
+        files = [f for f in files if f.name.endswith(suffixes)]
+    # escaped: a mirrored name with [ or * must not be read as a glob
+    return [glob.escape(str(f)) for f in files]
+
+
+def _shown(paths) -> str:
+    from ingestion.remote import is_url, redact
+
+    return " ".join(redact(p) if is_url(p) else p for p in paths)
+
+
 def _gateway(source, paths, settings, console, progress) -> int | None:
     from ingestion.load import group_files, load_files
+    from ingestion.readers import JSON_SUFFIXES
 
-    files = group_files(source, paths)
+    local = _localize(paths, settings, console, progress, suffixes=JSON_SUFFIXES)
+    files = group_files(source, local)
     if not files[source]:
-        console.print(f"[red]error:[/] no JSON files found in {' '.join(paths)}")
+        console.print(f"[red]error:[/] no JSON files found in {_shown(paths)}")
         return 2
     with progress() as bar:
         task = bar.add_task(f"loading {source}", total=len(files[source]))
@@ -51,16 +98,18 @@ def _billing(source, paths, settings, console, progress) -> int | None:
     from ingestion.billing.apis import API_SOURCES, parse_saved
     from ingestion.billing.files import FILE_SOURCES, expand_billing_paths
     from ingestion.billing.load import load_billing
-    from ingestion.readers import expand_paths
+    from ingestion.readers import JSON_SUFFIXES, expand_paths
 
     if source in FILE_SOURCES:
-        files, parse = expand_billing_paths(paths), FILE_SOURCES[source]
+        local = _localize(paths, settings, console, progress, manifests=True)
+        files, parse = expand_billing_paths(local), FILE_SOURCES[source]
     elif source in API_SOURCES:
-        files, parse = expand_paths(paths), lambda p: parse_saved(source, Path(p))
+        local = _localize(paths, settings, console, progress, suffixes=JSON_SUFFIXES)
+        files, parse = expand_paths(local), lambda p: parse_saved(source, Path(p))
     else:
         raise ValueError(f"unknown source {source!r}")
     if not files:
-        console.print(f"[red]error:[/] no {source} files found in {' '.join(paths)}")
+        console.print(f"[red]error:[/] no {source} files found in {_shown(paths)}")
         return 2
     parses = []
     with progress() as bar:
@@ -77,6 +126,11 @@ def _billing(source, paths, settings, console, progress) -> int | None:
         f"{summary.superseded_in_load:,} rows of older deliveries dropped, "
         f"[yellow]{summary.quarantined:,} quarantined[/]"
     )
+    if summary.stale_skipped:
+        console.print(
+            f"  [yellow]{summary.stale_skipped:,} rows skipped[/]: their delivery is older than "
+            "the one already loaded for the same period (touch the file to make it the latest)"
+        )
     for reason, n in sorted(summary.quarantine_reasons.items(), key=lambda kv: -kv[1])[:5]:
         console.print(f"  {n:,} × {reason}")
     return None

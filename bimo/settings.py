@@ -1,6 +1,8 @@
 """One place where configuration comes from: the environment.
 
 `BIMO_WAREHOUSE` names the DuckDB file for dlt, dbt, Dagster and Streamlit alike.
+`BIMO_LANDING_URL`, when set, is a folder or object-store URL that the Dagster ingestion assets
+mirror into the landing folder before they read it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class Settings:
     warehouse: Path
     landing_dir: Path
     start_date: date
+    landing_url: str | None = None  # mirrored into landing_dir by the ingestion assets
 
     @property
     def snapshot(self) -> Path:
@@ -39,4 +42,9 @@ def get_settings(warehouse: str | os.PathLike[str] | None = None) -> Settings:
     wh = Path(warehouse or os.environ.get("BIMO_WAREHOUSE") or DEFAULT_WAREHOUSE)
     landing = Path(os.environ.get("BIMO_LANDING_DIR") or wh.parent / "landing")
     start = date.fromisoformat(os.environ.get("BIMO_START_DATE", "2025-01-01"))
-    return Settings(warehouse=wh.resolve(), landing_dir=landing.resolve(), start_date=start)
+    return Settings(
+        warehouse=wh.resolve(),
+        landing_dir=landing.resolve(),
+        start_date=start,
+        landing_url=os.environ.get("BIMO_LANDING_URL") or None,
+    )

@@ -10,6 +10,7 @@ import dagster as dg
 from bimo.settings import Settings, get_settings
 from bimo.warehouse import writer_lock
 from ingestion.billing.load import DATASET, load_billing
+from ingestion.remote import mirror_landing
 from orchestration.defs.partitions import monthly_partitions
 
 API_KEYS = {
@@ -75,6 +76,7 @@ def billing_assets(context: dg.AssetExecutionContext):
     from ingestion.billing.apis import fetch
 
     settings = get_settings()
+    mirror_landing(settings, "billing", log=context.log.info)
     window = context.partition_time_window
     parses = []
     for source, files in export_files(settings).items():
@@ -96,6 +98,7 @@ def billing_assets(context: dg.AssetExecutionContext):
         "quarantined": summary.quarantined,
         "deliveries": summary.deliveries,
         "replaced_deliveries": summary.replaced_deliveries,
+        "stale_rows_skipped": summary.stale_skipped,
     }
     yield dg.MaterializeResult(
         asset_key=SPECS[0].key, metadata={"dagster/row_count": summary.line_items, **meta}

@@ -12,6 +12,7 @@ from bimo.warehouse import writer_lock
 from ingestion.formats import FORMATS
 from ingestion.load import make_pipeline
 from ingestion.readers import JSON_SUFFIXES
+from ingestion.remote import mirror_landing
 from ingestion.source import DATASET, gateway_logs
 from orchestration.defs.partitions import daily_partitions
 
@@ -58,6 +59,7 @@ def landing_files(settings: Settings) -> dict[str, list[Path]]:
 def gateway_log_assets(context: dg.AssetExecutionContext, dlt: DagsterDltResource) -> Iterator:
     """Load the partition window's requests from every landing file (one run per range)."""
     settings = get_settings()
+    mirror_landing(settings, *FORMATS, log=context.log.info)
     window = context.partition_time_window
     files = landing_files(settings)
     context.log.info(
