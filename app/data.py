@@ -19,7 +19,7 @@ from bimo.warehouse import read_connection
 NO_DATA_MESSAGE = "No data yet — run `make demo` or `bimo load SOURCE FILES`."
 RECONCILIATION_COLUMNS = """
     prod_estimate_usd, billing_usd, variance_usd, variance_pct,
-    gap_unlogged_usd, gap_price_usd, gap_token_category_usd, gap_credits_tax_fees_usd,
+    gap_unlogged_usd, gap_dev_tools_usd, gap_price_usd, gap_token_category_usd, gap_credits_tax_fees_usd,
     gap_fx_usd, gap_unexplained_usd, prod_requests, billing_line_items,
 """
 TOP_DIMENSIONS = {

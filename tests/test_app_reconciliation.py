@@ -25,19 +25,23 @@ DAYS = [FIRST + timedelta(days=i) for i in range((LAST - FIRST).days + 1)]
 MONEY = pl.Decimal(38, 12)
 GAPS = (
     "gap_unlogged_usd",
+    "gap_dev_tools_usd",
     "gap_price_usd",
     "gap_token_category_usd",
     "gap_credits_tax_fees_usd",
     "gap_fx_usd",
     "gap_unexplained_usd",
 )
-# (month, provider) -> (prod estimate, the six gaps); billing = estimate + sum(gaps)
+# (month, provider) -> (prod estimate, the seven gaps); billing = estimate + sum(gaps)
 MONTHS = {
-    (date(2025, 6, 1), "openai"): ("400.00", ("12.50", "8.25", "4.00", "-2.00", "1.25", "6.00")),
-    (date(2025, 6, 1), "anthropic"): ("200.00", ("2.00", "1.00", "0.50", "0", "0", "0.50")),
-    (date(2025, 5, 1), "openai"): ("380.00", ("-10.00", "0", "0", "-5.00", "0", "-1.00")),
-    (date(2025, 5, 1), "anthropic"): ("150.00", ("20.00", "0", "0", "0", "0", "0")),
-    (date(2025, 5, 1), "mistral"): ("10.00", ("0", "0", "0", "0", "0", "0.10")),
+    (date(2025, 6, 1), "openai"): (
+        "400.00",
+        ("9.50", "3.00", "8.25", "4.00", "-2.00", "1.25", "6.00"),
+    ),
+    (date(2025, 6, 1), "anthropic"): ("200.00", ("2.00", "0", "1.00", "0.50", "0", "0", "0.50")),
+    (date(2025, 5, 1), "openai"): ("380.00", ("-10.00", "0", "0", "0", "-5.00", "0", "-1.00")),
+    (date(2025, 5, 1), "anthropic"): ("150.00", ("18.50", "1.50", "0", "0", "0", "0", "0")),
+    (date(2025, 5, 1), "mistral"): ("10.00", ("0", "0", "0", "0", "0", "0", "0.10")),
 }
 
 DDL = """
@@ -54,7 +58,8 @@ create table marts.fct_reconciliation (
     period_grain varchar, period_start date, provider varchar, model varchar,
     prod_estimate_usd decimal(38, 12), billing_usd decimal(38, 12),
     variance_usd decimal(38, 12), variance_pct double,
-    gap_unlogged_usd decimal(38, 12), gap_price_usd decimal(38, 12),
+    gap_unlogged_usd decimal(38, 12), gap_dev_tools_usd decimal(38, 12),
+    gap_price_usd decimal(38, 12),
     gap_token_category_usd decimal(38, 12), gap_credits_tax_fees_usd decimal(38, 12),
     gap_fx_usd decimal(38, 12), gap_unexplained_usd decimal(38, 12),
     prod_requests bigint, billing_line_items bigint

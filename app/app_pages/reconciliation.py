@@ -20,6 +20,7 @@ MISSING = (
 )
 GAPS: dict[str, str] = {
     "gap_unlogged_usd": "unlogged traffic",
+    "gap_dev_tools_usd": "developer tools",
     "gap_price_usd": "price difference",
     "gap_token_category_usd": "token category",
     "gap_credits_tax_fees_usd": "credits / tax / fees",
@@ -230,7 +231,7 @@ def _breakdown(df: pl.DataFrame, threshold: float) -> None:
     explained = sum((v or Decimal(0) for v in components["usd"]), Decimal(0))
     variance = row["variance_usd"] or Decimal(0)
     if explained == variance:
-        st.caption(f"The six components add up to the variance, {_usd(variance, signed=True)}.")
+        st.caption(f"The seven components add up to the variance, {_usd(variance, signed=True)}.")
     else:
         st.warning(
             f"The components add up to {_usd(explained, signed=True)}, not the variance "

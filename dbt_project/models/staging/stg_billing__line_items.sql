@@ -23,8 +23,15 @@ classified as (
                 then case when service_name ilike '%bedrock%' then 'aws_bedrock' else 'aws' end
             when provider_name ilike 'microsoft%' or provider_name ilike 'azure%'
                 then case when service_name ilike '%openai%' then 'azure_openai' else 'azure' end
+            -- `google` is the model API provider of the logs (Vertex AI, Gemini API, as seed
+            -- provider_aliases names them); Google's other AI services (Vision, Speech, Gemini
+            -- Code Assist seats) are GCP, as Rekognition is AWS
             when provider_name ilike 'google%'
-                then case when service_category = 'AI and Machine Learning' then 'google' else 'gcp' end
+                then case
+                    when service_name ilike '%vertex ai%' or service_name ilike 'gemini api%'
+                        or service_name ilike 'generative language%' then 'google'
+                    else 'gcp'
+                end
             when provider_name ilike 'oracle%' then 'oci'
             else coalesce(lower(provider_name), source_system)
         end as x_provider,
