@@ -26,7 +26,7 @@ $(UV):
 # uv.lock pins every package: two installs a month apart resolve the same.
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --python $(PYTHON)
-	$(BIN)/dbt parse --quiet --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project
+	$(BIN)/dbt parse --quiet --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project --target-path $(CURDIR)/dbt_project/target/dagster
 	touch $@
 
 install: $(VENV)/.installed
