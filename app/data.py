@@ -19,8 +19,8 @@ from bimo.warehouse import read_connection
 NO_DATA_MESSAGE = "No data yet — run `make demo` or `bimo load SOURCE FILES`."
 RECONCILIATION_COLUMNS = """
     prod_estimate_usd, billing_usd, variance_usd, variance_pct,
-    gap_unlogged_usd, gap_dev_tools_usd, gap_price_usd, gap_token_category_usd, gap_credits_tax_fees_usd,
-    gap_fx_usd, gap_unexplained_usd, prod_requests, billing_line_items,
+    gap_unlogged_usd, gap_dev_tools_usd, gap_price_usd, gap_token_category_usd,
+    gap_credits_tax_fees_usd, gap_fx_usd, gap_unexplained_usd, prod_requests, billing_line_items,
 """
 TOP_DIMENSIONS = {
     "model": "provider || '/' || coalesce(model, service, '(unknown)')",
@@ -274,4 +274,61 @@ def reconciliation_daily(start: date, end: date, providers: list[str]) -> pl.Dat
         order by provider, day, source_tag
         """,
         [start, end, providers],
+    )
+
+
+def saas_date_bounds() -> tuple[date, date] | None:
+    """First and last snapshot day in the SaaS seat mart, or None when it is missing or empty."""
+    if not table_exists("marts", "fct_saas_seats_daily"):
+        return None
+    df = query("select min(date) as lo, max(date) as hi from marts.fct_saas_seats_daily")
+    if df.is_empty() or df.item(0, "hi") is None:
+        return None
+    return df.item(0, "lo"), df.item(0, "hi")
+
+
+def saas_spend_by_tool(start: date, end: date, tags: list[str]) -> pl.DataFrame:
+    """SaaS USD spend per tool (service) and source tag between two dates."""
+    return query(
+        """
+        select service as tool, source_tag, sum(cost_usd)::double as cost_usd,
+            count(*) filter (where cost_usd is null) as unconverted_rows
+        from marts.fct_daily_cost
+        where service_category = 'saas' and charge_date between ? and ?
+            and list_contains(?::varchar[], source_tag)
+        group by all
+        order by tool, source_tag
+        """,
+        [start, end, tags],
+    )
+
+
+def saas_seats(start: date, end: date) -> pl.DataFrame:
+    """Paid, assigned and active seats per snapshot day and tool (every team summed)."""
+    return query(
+        """
+        select date, tool, sum(seats_paid) as seats_paid, sum(seats_assigned) as seats_assigned,
+            sum(seats_active) as seats_active, sum(idle_seats) as idle_seats,
+            sum(idle_seat_cost_month_usd)::double as idle_cost_month_usd
+        from marts.fct_saas_seats_daily
+        where date between ? and ?
+        group by all
+        order by date, tool
+        """,
+        [start, end],
+    )
+
+
+def saas_idle_seats() -> pl.DataFrame:
+    """The idle seats on each tool's latest snapshot, the most expensive and longest idle first."""
+    if not table_exists("marts", "fct_saas_idle_seats"):
+        return pl.DataFrame()
+    return query(
+        """
+        select tool, coalesce(user_name, '(deleted user)') as user_name, team, plan,
+            idle_since, days_idle, monthly_cost_usd::double as monthly_cost_usd,
+            pending_cancellation_date, as_of_date
+        from marts.fct_saas_idle_seats
+        order by monthly_cost_usd desc nulls last, days_idle desc, tool, user_name
+        """
     )

@@ -15,6 +15,7 @@ page = st.navigation(
             PAGES_DIR / "overview.py", title="Overview", icon=":material/monitoring:", default=True
         ),
         st.Page(PAGES_DIR / "reconciliation.py", title="Reconciliation", icon=":material/balance:"),
+        st.Page(PAGES_DIR / "saas.py", title="SaaS", icon=":material/group:"),
     ]
 )
 page.run()

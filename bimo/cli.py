@@ -20,12 +20,21 @@ DEMO_API_ENV = (
     "BIMO_ANTHROPIC_API_BASE",
     "OPENAI_ADMIN_KEY",
     "ANTHROPIC_ADMIN_KEY",
+    "BIMO_GITHUB_API_BASE",
+    "BIMO_SLACK_API_BASE",
+    "BIMO_ZOOM_API_BASE",
+    "GITHUB_TOKEN",
+    "SLACK_TOKEN",
+    "ZOOM_TOKEN",
+    "BIMO_GITHUB_ORG",
 )
 console = Console(width=None if sys.stdout.isatty() else 120)
 SOURCES = (
     *("bimo-gateway", "litellm", "otel-genai", "cli-log"),
     *("focus", "aws-cur", "azure", "gcp", "oci"),
     *("openai-costs", "openai-usage", "anthropic-costs", "anthropic-usage"),
+    *("github-copilot-seats", "github-copilot-billing", "github-billing-usage"),
+    *("slack-billable", "zoom-users", "zoom-daily-report", "saas-invoices"),
 )
 
 EXAMPLES = """examples:
@@ -36,6 +45,8 @@ EXAMPLES = """examples:
   bimo load bimo-gateway 'logs/**/*.jsonl.gz' --warehouse /tmp/w.duckdb
   bimo sql "select source_tag, sum(cost_usd) from marts.fct_daily_cost group by 1"
   bimo demo
+  bimo detect-anomalies metrics.csv --time-col ts --value-col requests --output scored.csv
+  bimo forecast costs.csv --time-col date --value-col usd --horizon 30 --output forecast.csv
 """
 
 
@@ -148,7 +159,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     start = end - timedelta(days=args.days - 1)
     with (
-        demo_apis(settings.landing_dir),
+        demo_apis(settings.landing_dir, end),
         console.status(
             f"running the Dagster jobs bimo_billing and bimo_daily for {start} .. {end}…"
         ),
@@ -171,12 +182,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def demo_apis(landing: Path) -> Iterator[None]:
-    """Serve the demo's OpenAI/Anthropic cost and usage APIs on 127.0.0.1 and point the real
-    clients at them (throwaway keys: the local server only checks that one is sent)."""
+def demo_apis(landing: Path, day: date) -> Iterator[None]:
+    """Serve the demo's OpenAI/Anthropic cost and usage APIs and its GitHub, Slack and Zoom APIs
+    (seats as of `day`) on 127.0.0.1 and point the real clients at them (throwaway keys: the
+    local servers only check that one is sent)."""
     import os
 
     from bimo.demo.api_server import serve_demo_apis
+    from bimo.demo.saas import github
+    from bimo.demo.saas_server import serve_saas_apis
 
     server, base_url = serve_demo_apis(landing)
     saved = {k: os.environ.get(k) for k in DEMO_API_ENV}
@@ -186,7 +200,15 @@ def demo_apis(landing: Path) -> Iterator[None]:
     )  # fmt: skip
     console.print(f"demo billing APIs served at {base_url}")
     try:
-        yield
+        with serve_saas_apis(landing, day=day) as saas:
+            os.environ.update(
+                BIMO_GITHUB_API_BASE=saas.github, BIMO_SLACK_API_BASE=saas.slack,
+                BIMO_ZOOM_API_BASE=saas.zoom, GITHUB_TOKEN="demo-local-token",
+                SLACK_TOKEN="demo-local-token", ZOOM_TOKEN="demo-local-token",
+                BIMO_GITHUB_ORG=github.ORG,
+            )  # fmt: skip
+            console.print(f"demo SaaS APIs served at {saas.url}")
+            yield
     finally:
         server.shutdown()
         for k, v in saved.items():
@@ -194,6 +216,35 @@ def demo_apis(landing: Path) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def cmd_detect_anomalies(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from bimo.analytics.generic import InputError, detect_csv
+
+    cols = {"time_col": args.time_col, "value_col": args.value_col, "id_col": args.id_col}
+    try:
+        console.print(escape(detect_csv(args.input, args.output, freq=args.freq, **cols)))
+    except InputError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        return 2
+    return 0
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from bimo.analytics.generic import InputError, forecast_csv
+
+    cols = {"time_col": args.time_col, "value_col": args.value_col, "id_col": args.id_col}
+    opts = {"horizon": args.horizon, "levels": args.level, "freq": args.freq}
+    try:
+        console.print(escape(forecast_csv(args.input, args.output, **opts, **cols)))
+    except InputError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        return 2
+    return 0
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -272,6 +323,44 @@ def parser() -> argparse.ArgumentParser:
         epilog="example: bimo summary",
     )
     s.set_defaults(fn=cmd_summary)
+
+    ts = argparse.ArgumentParser(add_help=False)
+    ts.add_argument("input", help="CSV file, one row per timestamp (and per id)")
+    ts.add_argument("--time-col", required=True, help="timestamp column (ISO 8601)")
+    ts.add_argument("--value-col", required=True, help="numeric column; empty cells are missing")
+    ts.add_argument("--id-col", help="column naming the series, when the file holds several")
+    ts.add_argument(
+        "--freq", help="step, e.g. 5min, 1h, 1d (default: inferred from the timestamps)"
+    )
+    ts.add_argument("--output", required=True, help="CSV file to write")
+    an = sub.add_parser(
+        "detect-anomalies",
+        parents=[ts],
+        help="score any CSV time series with Bimo's anomaly detector",
+        description="Write the input rows with expected, lower, upper, score, is_anomaly.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  bimo detect-anomalies api.csv --time-col ts --value-col requests --output scored.csv\n"
+        "  bimo detect-anomalies spend.csv --time-col date --value-col usd --id-col service \\\n"
+        "      --freq 1d --output scored.csv",
+    )
+    an.set_defaults(fn=cmd_detect_anomalies)
+    fc = sub.add_parser(
+        "forecast",
+        parents=[ts],
+        help="forecast any CSV time series with Bimo's forecaster",
+        description="Write ds, forecast and lo_<level>/hi_<level> for the next H steps.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  bimo forecast spend.csv --time-col date --value-col usd --horizon 30 --output fc.csv\n"
+        "  bimo forecast api.csv --time-col ts --value-col requests --id-col region \\\n"
+        "      --horizon 48 --freq 1h --level 50 80 95 --output fc.csv",
+    )
+    fc.add_argument("--horizon", type=int, required=True, help="steps to forecast")
+    fc.add_argument(
+        "--level", type=int, nargs="+", default=[80, 95], help="interval levels (default 80 95)"
+    )
+    fc.set_defaults(fn=cmd_forecast)
     return p
 
 

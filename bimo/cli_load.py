@@ -15,6 +15,10 @@ from rich.console import Console
 from bimo.settings import Settings
 
 GATEWAY = ("bimo-gateway", "litellm", "otel-genai", "cli-log")
+SAAS = (
+    *("github-copilot-seats", "github-copilot-billing", "github-billing-usage"),
+    *("slack-billable", "zoom-users", "zoom-daily-report", "saas-invoices"),
+)
 
 
 def load_command(
@@ -24,6 +28,8 @@ def load_command(
     try:
         if source in GATEWAY:
             return _gateway(source, paths, settings, console, progress)
+        if source in SAAS:
+            return _saas(source, paths, settings, console, progress)
         return _billing(source, paths, settings, console, progress)
     except (FileNotFoundError, ValueError) as exc:
         console.print(f"[red]error:[/] {exc}")
@@ -133,4 +139,40 @@ def _billing(source, paths, settings, console, progress) -> int | None:
         )
     for reason, n in sorted(summary.quarantine_reasons.items(), key=lambda kv: -kv[1])[:5]:
         console.print(f"  {n:,} × {reason}")
+    return None
+
+
+def _saas(source, paths, settings, console, progress) -> int | None:
+    from ingestion.billing.files import expand_billing_paths
+    from ingestion.readers import JSON_SUFFIXES, expand_paths
+    from ingestion.saas import parse_saved
+    from ingestion.saas.load import load_saas
+
+    if source == "saas-invoices":
+        files = expand_billing_paths(_localize(paths, settings, console, progress))
+    else:
+        local = _localize(paths, settings, console, progress, suffixes=JSON_SUFFIXES)
+        files = expand_paths(local)
+    if not files:
+        console.print(f"[red]error:[/] no {source} files found in {_shown(paths)}")
+        return 2
+    with progress() as bar:
+        task = bar.add_task(f"parsing {source}", total=len(files))
+        parses = []
+        for f in files:
+            parses.append(parse_saved(source, Path(f)))
+            bar.advance(task)
+    with console.status("loading (replace by day)…"):
+        summary = load_saas(parses, settings=settings)
+    counts = summary.sources.get(source)
+    loaded = counts.loaded if counts else 0
+    console.print(
+        f"{source}: {summary.rows_in:,} records in {len(files)} files → "
+        f"[green]{loaded:,} rows loaded[/] in {summary.deliveries} days or months "
+        f"({summary.replaced_deliveries} replaced a stored one), "
+        f"[yellow]{counts.quarantined if counts else 0:,} quarantined[/], "
+        f"{counts.stale if counts else 0:,} skipped as older than the stored delivery"
+    )
+    for issue in summary.issues[:5]:
+        console.print(f"  [yellow]check failed:[/] {issue}")
     return None

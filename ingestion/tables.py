@@ -12,6 +12,16 @@ from bimo.warehouse import connect_with_retry
 REQUIRED = {
     "raw_gateway": ("bimo_gateway_requests", "quarantine"),
     "raw_billing": ("line_items", "ai_usage", "api_coverage", "quarantine"),
+    "raw_saas": (
+        "copilot_seats",
+        "copilot_billing",
+        "github_billing_usage",
+        "slack_billable",
+        "zoom_users",
+        "zoom_daily_report",
+        "invoices",
+        "quarantine",
+    ),
 }
 
 
@@ -36,10 +46,13 @@ def ensure_raw_tables(settings: Settings) -> set[str]:
     """Create missing raw tables (the caller holds the writer lock); returns what was created."""
     from ingestion.billing.load import load_billing
     from ingestion.load import load_files
+    from ingestion.saas.load import load_saas
 
     missing = missing_datasets(settings)
     if "raw_gateway" in missing:
         load_files({}, settings=settings, locked=True)
     if "raw_billing" in missing:
         load_billing([], settings=settings, locked=True)
+    if "raw_saas" in missing:
+        load_saas([], settings=settings, locked=True)
     return missing

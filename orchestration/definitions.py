@@ -3,16 +3,28 @@
 import dagster as dg
 from dagster_dlt import DagsterDltResource
 
+from orchestration.defs.alerts import alert_delivery_sensor, alerts, budget_status
 from orchestration.defs.analytics import cost_anomalies, cost_forecast
 from orchestration.defs.automation import billing_job, billing_schedule, daily_job, daily_schedule
 from orchestration.defs.billing import billing_assets, reconciliation_variance
 from orchestration.defs.dbt import bimo_dbt_assets, dbt_resource
 from orchestration.defs.ingestion import gateway_log_assets
+from orchestration.defs.saas import saas_assets
 
 defs = dg.Definitions(
-    assets=[gateway_log_assets, billing_assets, bimo_dbt_assets, cost_anomalies, cost_forecast],
+    assets=[
+        gateway_log_assets,
+        billing_assets,
+        saas_assets,
+        bimo_dbt_assets,
+        cost_anomalies,
+        cost_forecast,
+        budget_status,
+        alerts,
+    ],
     asset_checks=[reconciliation_variance],
     jobs=[daily_job, billing_job],
     schedules=[daily_schedule, billing_schedule],
+    sensors=[alert_delivery_sensor],
     resources={"dlt": DagsterDltResource(), "dbt": dbt_resource()},
 )

@@ -10,6 +10,7 @@ from orchestration.definitions import defs
 from orchestration.defs.analytics import cost_anomalies, cost_forecast
 from orchestration.defs.dbt import bimo_dbt_assets
 from orchestration.defs.ingestion import gateway_log_assets
+from orchestration.defs.saas import saas_assets
 from orchestration.run import PARTITION_RANGE_END, PARTITION_RANGE_START
 from tests.conftest import END
 
@@ -19,12 +20,14 @@ pytestmark = pytest.mark.slow
 def test_dlt_asset_keys_are_the_dbt_source_keys():
     graph = defs.resolve_asset_graph()
     dlt_keys = {
-        k for k in graph.get_all_asset_keys() if k.path[0] in ("raw_gateway", "raw_billing")
+        k
+        for k in graph.get_all_asset_keys()
+        if k.path[0] in ("raw_gateway", "raw_billing", "raw_saas")
     }
     staging = [k for k in graph.get_all_asset_keys() if k.path[0] == "staging"]
     staging_parents = {p for k in staging for p in graph.get(k).parent_keys}
-    assert len(dlt_keys) == 6
-    assert staging_parents == dlt_keys
+    assert len(dlt_keys) == 7 + 7  # gateway and billing; SaaS
+    assert staging_parents - {k for k in staging_parents if k.path[0] == "reference"} == dlt_keys
     assert all(graph.get(k).is_materializable for k in dlt_keys)
     for key in dlt_keys:
         assert "dlt" in graph.get(key).kinds and graph.get(key).group_name == "ingestion"
@@ -51,7 +54,7 @@ def test_materialize_whole_graph_on_generated_data(tmp_path, monkeypatch, demo_d
     monkeypatch.setenv("BIMO_WAREHOUSE", str(warehouse))
     monkeypatch.setenv("BIMO_LANDING_DIR", str(landing))
     result = dg.materialize(
-        [gateway_log_assets, bimo_dbt_assets, cost_anomalies, cost_forecast],
+        [gateway_log_assets, saas_assets, bimo_dbt_assets, cost_anomalies, cost_forecast],
         resources=defs.resources,
         tags={PARTITION_RANGE_START: "2026-09-27", PARTITION_RANGE_END: END.isoformat()},
         raise_on_error=False,
@@ -70,9 +73,13 @@ def test_materialize_whole_graph_on_generated_data(tmp_path, monkeypatch, demo_d
             "where source_tag = 'prod' and series_level = 'total'"
         ).fetchall()[0][0]
         anomalies = con.sql("select count(*) from analytics.cost_anomalies").fetchall()[0][0]
+        seat_days = con.sql(
+            "select count(distinct date) from marts.fct_saas_seats_daily"
+        ).fetchall()[0][0]
     finally:
         con.close()
     assert requests > 5000 and days == 35
     assert forecast_days == 30
     assert anomalies > 0
+    assert seat_days == 35  # the saved SaaS snapshots of every day of the range
     assert warehouse.with_name("warehouse.read.duckdb").exists()

@@ -10,6 +10,10 @@ For each series (long `unique_id / ds / y` frame):
 3. the scale is the MAD of the cleaned residuals; bounds are expected ± `z` scales, and a day is
    flagged when it is outside them *and* material (a minimum dollar impact for cost, a minimum
    rate change for error rates).
+
+`expected_values` also serves other cadences (`bimo.analytics.generic`): the seasons, the
+StatsForecast frequency and a `phase` column (each point's position in the season) are
+parameters, and missing values (NaN) are imputed from the baseline rather than scored.
 """
 
 from __future__ import annotations
@@ -39,13 +43,17 @@ class AnomalyConfig:
     window: int = 15
 
 
-def robust_baseline(y: np.ndarray, dow: np.ndarray, window: int = 15) -> np.ndarray:
+def robust_baseline(
+    y: np.ndarray, dow: np.ndarray | None, window: int = 15, *, groups: np.ndarray | None = None
+) -> np.ndarray:
     """Centred rolling median × median weekday profile (two refinements).
 
     With fewer than four weeks a weekday has too few samples for a robust median, so the profile
-    is by day type (Monday–Friday vs weekend) instead.
+    is by day type (Monday–Friday vs weekend) instead. `groups` (each point's seasonal phase)
+    replaces the weekday for other cadences.
     """
-    groups = dow if len(y) >= 28 else (dow >= 5).astype(int)
+    if groups is None:
+        groups = dow if len(y) >= 28 else (dow >= 5).astype(int)
     ids = np.unique(groups)
     profile = {g: 1.0 for g in ids}
     level = y.copy()
@@ -68,18 +76,38 @@ def _mad_scale(r: np.ndarray) -> float:
     return float(MAD_TO_SIGMA * np.median(np.abs(r - np.median(r))))
 
 
-def expected_values(series: pl.DataFrame, cfg: AnomalyConfig) -> pl.DataFrame:
-    """Add `expected`, `scale` and `method` to a long frame of daily series."""
+def _interpolate(y: np.ndarray) -> np.ndarray:
+    seen = ~np.isnan(y)
+    if seen.all() or not seen.any():
+        return y
+    idx = np.arange(len(y))
+    return np.interp(idx, idx[seen], y[seen])
+
+
+def expected_values(
+    series: pl.DataFrame,
+    cfg: AnomalyConfig,
+    *,
+    seasons: tuple[int, ...] = (7,),
+    freq: str = "D",
+) -> pl.DataFrame:
+    """Add `expected`, `scale` and `method` to a long frame of series (daily by default).
+
+    `seasons` are MSTL's season lengths and `freq` StatsForecast's frequency; an optional
+    `phase` column groups points for the baseline's profile (default: the weekday of `ds`).
+    """
     from statsforecast import StatsForecast
     from statsforecast.models import MSTL
 
     out, long_ids, cleaned = [], [], []
     for (uid,), g in series.sort("ds").group_by(["unique_id"], maintain_order=True):
         y = g["y"].to_numpy().astype(float)
+        missing = np.isnan(y)
         dow = g["ds"].dt.weekday().to_numpy() - 1
-        base = robust_baseline(y, dow, cfg.window)
-        scale = _mad_scale(y - base)
-        clean = np.where(np.abs(y - base) > 3 * max(scale, 1e-9), base, y)
+        groups = g["phase"].to_numpy() if "phase" in g.columns else None
+        base = robust_baseline(_interpolate(y), dow, cfg.window, groups=groups)
+        scale = _mad_scale((y - base)[~missing])
+        clean = np.where(missing | (np.abs(y - base) > 3 * max(scale, 1e-9)), base, y)
         frame = g.with_columns(
             expected=pl.Series(base), scale=pl.lit(scale), method=pl.lit("robust_median")
         )
@@ -98,10 +126,11 @@ def expected_values(series: pl.DataFrame, cfg: AnomalyConfig) -> pl.DataFrame:
     )
     if cleaned:
         df = pl.concat(cleaned).to_pandas()
-        sf = StatsForecast(models=[MSTL(season_length=7)], freq="D", n_jobs=1)
+        season_length = seasons[0] if len(seasons) == 1 else list(seasons)
+        sf = StatsForecast(models=[MSTL(season_length=season_length)], freq=freq, n_jobs=1)
         sf.forecast(df=df, h=1, fitted=True)
         fitted = pl.from_pandas(sf.forecast_fitted_values()[["unique_id", "ds", "y", "MSTL"]])
-        fitted = fitted.with_columns(pl.col("ds").cast(pl.Date))
+        fitted = fitted.with_columns(pl.col("ds").cast(series.schema["ds"]))
         scales = fitted.group_by("unique_id").agg(
             (pl.col("y") - pl.col("MSTL"))
             .map_batches(lambda r: pl.Series([_mad_scale(r.to_numpy())]), returns_scalar=True)
@@ -137,16 +166,7 @@ def detect(series: pl.DataFrame, cfg: AnomalyConfig | None = None) -> pl.DataFra
         .group_by("source_tag")
         .agg(pl.col("y").median().alias("tag_daily_cost"))
     )
-    scored = scored.join(tag_daily, on="source_tag", how="left").with_columns(
-        expected=pl.col("expected").clip(lower_bound=0.0),
-        scale=pl.max_horizontal("scale", pl.col("expected").abs() * 0.02, pl.lit(1e-9)),
-    )
-    scored = scored.with_columns(
-        lower_bound=(pl.col("expected") - cfg.z * pl.col("scale")).clip(lower_bound=0.0),
-        upper_bound=pl.col("expected") + cfg.z * pl.col("scale"),
-        score=(pl.col("y") - pl.col("expected")) / pl.col("scale"),
-        delta=pl.col("y") - pl.col("expected"),
-    )
+    scored = bounds(scored.join(tag_daily, on="source_tag", how="left"), cfg.z)
     is_cost = pl.col("metric") == "cost_usd"
     material = (
         pl.when(is_cost)
@@ -161,6 +181,22 @@ def detect(series: pl.DataFrame, cfg: AnomalyConfig | None = None) -> pl.DataFra
         ((pl.col("y") > pl.col("upper_bound")) | (pl.col("y") < pl.col("lower_bound"))) & material
     )
     return _finish(flagged)
+
+
+def bounds(scored: pl.DataFrame, z: float, *, floor: float | None = 0.0) -> pl.DataFrame:
+    """Bounds at expected ± `z` scales (the scale at least 2 % of expected), with `score` and
+    `delta`; `floor` is the lowest value the series can take (None: unbounded)."""
+    expected, lower = pl.col("expected"), pl.col("expected") - z * pl.col("scale")
+    scored = scored.with_columns(
+        expected=expected if floor is None else expected.clip(lower_bound=floor),
+        scale=pl.max_horizontal("scale", pl.col("expected").abs() * 0.02, pl.lit(1e-9)),
+    )
+    return scored.with_columns(
+        lower_bound=lower if floor is None else lower.clip(lower_bound=floor),
+        upper_bound=pl.col("expected") + z * pl.col("scale"),
+        score=(pl.col("y") - pl.col("expected")) / pl.col("scale"),
+        delta=pl.col("y") - pl.col("expected"),
+    )
 
 
 def _finish(flagged: pl.DataFrame) -> pl.DataFrame:

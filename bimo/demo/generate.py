@@ -19,6 +19,7 @@ from bimo.demo.dev_traffic import DEV_SHARE, DEV_WEEKEND, simulate_dev
 from bimo.demo.files import SOURCE_DIRS, prepare
 from bimo.demo.injectors import Day, inject
 from bimo.demo.malformed import plan_malformed
+from bimo.demo.saas import generate_saas
 from bimo.demo.traffic import expected_volume, simulate_prod
 from bimo.demo.writer_litellm import write_litellm
 from bimo.demo.writer_otel import write_otel
@@ -64,8 +65,9 @@ def generate(
 ) -> GenerateResult:
     """Write `days` days of prod gateway logs (three formats) and dev CLI logs ending on `end`
     (default: yesterday, UTC) under `out`, plus `labels.json` with the injected anomalies and
-    malformed records, and the bills of the same window (`billing/`, `billing-api/`; see
-    `bimo.demo.billing`). Same arguments, byte-identical files."""
+    malformed records, the bills of the same window (`billing/`, `billing-api/`; see
+    `bimo.demo.billing`) and its SaaS seat snapshots and invoices (`saas/`; see
+    `bimo.demo.saas`). Same arguments, byte-identical files."""
     if days < 1 or requests_per_day < 1:
         raise ValueError("days and requests_per_day must be positive")
     end = end or datetime.now(UTC).date() - timedelta(days=1)
@@ -99,6 +101,7 @@ def generate(
             progress(i + 1, days)
 
     billing = generate_billing(out, traffic=ledger, seed=seed, start=start, end=end)
+    saas = generate_saas(out, start, end, seed)
     labels_path = out / "labels.json"
     labels = {
         "start": start.isoformat(),
@@ -115,6 +118,7 @@ def generate(
             "counts": billing.counts,
             "fx": "export: focus-azure bills EUR with x_BillingExchangeRate (EUR per 1 USD)",
         },
+        "saas": {"truth": "saas/truth.json", "rows": saas["rows"]},
     }
     labels_path.write_bytes(orjson.dumps(labels, option=orjson.OPT_INDENT_2) + b"\n")
     return GenerateResult(

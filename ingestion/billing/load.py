@@ -44,6 +44,7 @@ class BillingLoadSummary:
     quarantined: int = 0
     superseded_in_load: int = 0  # rows of an older delivery dropped because a later one came too
     stale_skipped: int = 0  # rows of deliveries older than the one stored for their key
+    api_days: int = 0  # (source, account, day) keys an API pull covered, empty days included
     deliveries: int = 0
     replaced_deliveries: int = 0  # delivery keys that were already stored and got replaced
     files: int = 0
@@ -177,6 +178,7 @@ def load_billing(
     summary.line_items = fresh_items.num_rows
     summary.usage_rows = fresh_usage.num_rows
     summary.deliveries = len(incoming) - len(stale)
+    summary.api_days = kept_coverage.num_rows - len(stale & set(_ranks(kept_coverage)))
     summary.replaced_deliveries = sum(1 for k in incoming if k in stored and k not in stale)
     quarantine = pa.Table.from_pylist(bad, schema=QUARANTINE_SCHEMA)
     make_pipeline(settings, name=PIPELINE_NAME, dataset=DATASET).run(

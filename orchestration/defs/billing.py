@@ -31,6 +31,8 @@ SPECS = [
         ("line_items", "Billing line items (FOCUS semantics) from exports and cost APIs, "
          "replaced per delivery (source, account, billing period or day)."),
         ("ai_usage", "Daily token usage from the OpenAI and Anthropic usage APIs."),
+        ("api_coverage", "Which API pull last covered each (source, account, day), rows or "
+         "none: an API day that comes back empty clears what was stored for it."),
     )
 ]  # fmt: skip
 
@@ -105,6 +107,9 @@ def billing_assets(context: dg.AssetExecutionContext):
     )
     yield dg.MaterializeResult(
         asset_key=SPECS[1].key, metadata={"dagster/row_count": summary.usage_rows}
+    )
+    yield dg.MaterializeResult(
+        asset_key=SPECS[2].key, metadata={"api_days_covered": summary.api_days}
     )
 
 
