@@ -45,13 +45,21 @@ def warehouse_summary(settings: Settings, console: Console) -> None:
                 from marts.fct_daily_cost group by 1, 2 order by 1, 2
                 """
             ).fetchall():
-                spend.add_row(tag, category, f"{n:,}", f"${cost or 0:,.2f}", f"{unpriced:,}",
+                shown = "—" if cost is None else f"${cost:,.2f}"  # NULL: nothing convertible
+                spend.add_row(tag, category, f"{n:,}", shown, f"{unpriced:,}",
                               str(first), str(last))  # fmt: skip
             console.print(spend)
-        for schema in ("raw_gateway", "raw_billing"):
+        for schema in ("raw_gateway", "raw_billing", "raw_saas"):
             if f"{schema}.quarantine" in names:
                 q = con.sql(f"select count(*) from {schema}.quarantine").fetchall()[0][0]
                 console.print(f"Quarantined records: {q:,} (see {schema}.quarantine)")
+        if "marts.fct_saas_idle_seats" in names:
+            seats, monthly = con.sql(
+                "select count(*), sum(monthly_cost_usd)::double from marts.fct_saas_idle_seats"
+            ).fetchall()[0]
+            if seats:
+                cost = "price unknown" if monthly is None else f"${monthly:,.2f} a month"
+                console.print(f"Idle SaaS seats: {seats} ({cost}; see marts.fct_saas_idle_seats)")
         if "analytics.cost_anomalies" in names:
             a = con.sql(
                 "select count(*), count(*) filter (where severity = 'high') "
