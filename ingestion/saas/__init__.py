@@ -29,10 +29,9 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
-from ingestion.billing.apis.client import ApiError
+from ingestion.billing.apis.client import ApiError, iter_pages
 from ingestion.billing.apis.pages import RawPage, read_saved_pages
 from ingestion.saas import github, invoices, slack, zoom
-from ingestion.saas.client import iter_pages
 from ingestion.saas.pages import DEFAULT_ORG, Endpoint, Request, parse_pages, snapshot_date
 from ingestion.saas.schema import SaasParse
 
@@ -127,7 +126,7 @@ def fetch(
         endpoint.params(request),
         source=source,
         paginator=endpoint.paginator(),
-        token=token,
+        api_key=token,
         base_url=base_url,
     )
     return parse_pages(

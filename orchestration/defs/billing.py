@@ -11,7 +11,7 @@ from bimo.settings import Settings, get_settings
 from bimo.warehouse import writer_lock
 from ingestion.billing.load import DATASET, load_billing
 from ingestion.remote import mirror_landing
-from orchestration.defs.partitions import monthly_partitions
+from orchestration.defs.partitions import monthly_partitions, raw_table_specs
 
 API_KEYS = {
     "openai-costs": "OPENAI_ADMIN_KEY",
@@ -19,22 +19,13 @@ API_KEYS = {
     "anthropic-costs": "ANTHROPIC_ADMIN_KEY",
     "anthropic-usage": "ANTHROPIC_ADMIN_KEY",
 }
-SPECS = [
-    dg.AssetSpec(
-        key=[DATASET, table],
-        group_name="ingestion",
-        owners=["team:platform"],
-        kinds={"dlt", "duckdb"},
-        description=description,
-    )
-    for table, description in (
-        ("line_items", "Billing line items (FOCUS semantics) from exports and cost APIs, "
-         "replaced per delivery (source, account, billing period or day)."),
-        ("ai_usage", "Daily token usage from the OpenAI and Anthropic usage APIs."),
-        ("api_coverage", "Which API pull last covered each (source, account, day), rows or "
-         "none: an API day that comes back empty clears what was stored for it."),
-    )
-]  # fmt: skip
+SPECS = raw_table_specs(DATASET, {
+    "line_items": "Billing line items (FOCUS semantics) from exports and cost APIs, replaced "
+    "per delivery (source, account, billing period or day).",
+    "ai_usage": "Daily token usage from the OpenAI and Anthropic usage APIs.",
+    "api_coverage": "Which API pull last covered each (source, account, day), rows or none: an "
+    "API day that comes back empty clears what was stored for it.",
+})  # fmt: skip
 
 
 def export_files(settings: Settings) -> dict[str, list[Path]]:

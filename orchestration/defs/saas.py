@@ -15,7 +15,7 @@ import dagster as dg
 from bimo.settings import Settings, get_settings
 from bimo.warehouse import writer_lock
 from ingestion.remote import mirror_landing
-from orchestration.defs.partitions import daily_partitions
+from orchestration.defs.partitions import daily_partitions, raw_table_specs
 
 DATASET = "raw_saas"
 TABLE_DESCRIPTIONS = {
@@ -27,16 +27,13 @@ TABLE_DESCRIPTIONS = {
     "zoom_daily_report": "Zoom daily usage report (meetings, participants, minutes).",
     "invoices": "SaaS invoices (vendor, month, seats, amount, currency, team).",
 }
-SPECS = [
-    dg.AssetSpec(
-        key=[DATASET, table],
-        group_name="ingestion",
-        owners=["team:platform"],
-        kinds={"dlt", "duckdb"},
-        description=f"{description} Replaced per day (snapshots) or per vendor month (invoices).",
-    )
-    for table, description in TABLE_DESCRIPTIONS.items()
-]
+SPECS = raw_table_specs(
+    DATASET,
+    {
+        table: f"{text} Replaced per day (snapshots) or per vendor month (invoices)."
+        for table, text in TABLE_DESCRIPTIONS.items()
+    },
+)
 TOKENS = {
     "github-copilot-seats": ("GITHUB_TOKEN", "BIMO_GITHUB_ORG"),
     "github-copilot-billing": ("GITHUB_TOKEN", "BIMO_GITHUB_ORG"),

@@ -21,7 +21,7 @@ from dlt.common.configuration import resolve_configuration
 from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.sources.helpers.requests import Client, HTTPError, RequestException, Response
 from dlt.sources.helpers.rest_client import RESTClient
-from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
+from dlt.sources.helpers.rest_client.paginators import BasePaginator, JSONResponseCursorPaginator
 from dlt.sources.helpers.rest_client.redaction import sanitize_url
 from requests.auth import AuthBase
 from requests.exceptions import JSONDecodeError
@@ -95,11 +95,15 @@ def iter_pages(
     params: dict[str, Any],
     *,
     source: str,
+    paginator: BasePaginator | None = None,
     api_key: str | None = None,
     base_url: str | None = None,
 ) -> Iterator[RawPage]:
-    """Every page of one report as (request URL without the key, page number, parsed page)."""
+    """Every page of one request as (request URL without secrets, page number, parsed page).
+    The paginator defaults to the admin reports' `next_page` cursor; the SaaS APIs pass their
+    own (Link header, Slack cursor, Zoom page token)."""
     config = runtime_settings()
+    secret = resolve_key(provider, api_key)
     session = Client(
         raise_for_status=False,
         request_timeout=config.request_timeout,
@@ -110,8 +114,8 @@ def iter_pages(
     rest = RESTClient(
         base_url=resolve_base_url(provider, base_url),
         headers=dict(provider.headers),
-        auth=provider.auth(resolve_key(provider, api_key)),
-        paginator=NextPagePaginator(),
+        auth=provider.auth(secret),
+        paginator=paginator or NextPagePaginator(),
         data_selector="$",
         session=session,
         config=config,
@@ -123,7 +127,7 @@ def iter_pages(
                 raise ApiError(f"{source}: more than {MAX_PAGES} pages; the cursor does not end")
             yield sanitize_url(page.response.url), n, loads(page.response.content)
     except HTTPError as exc:
-        raise ApiError(_http_failure(source, exc, attempts)) from exc
+        raise ApiError(refusal(source, exc.response, attempts, secret)) from exc
     except JSONDecodeError as exc:
         raise ApiError(f"{source}: the API answered with something that is not JSON") from exc
     except RequestException as exc:
@@ -132,15 +136,36 @@ def iter_pages(
         ) from exc
 
 
-def _http_failure(source: str, exc: HTTPError, attempts: int) -> str:
-    response = exc.response
-    status = response.status_code if response is not None else "?"
-    url = sanitize_url(response.url) if response is not None else "?"
-    if status == 429 or (isinstance(status, int) and status >= 500):
+def refusal(source: str, response: Response | None, attempts: int, secret: str) -> str:
+    """Why a request failed: status, URL and the vendor's message, with the key redacted."""
+    if response is None:
+        return f"{source}: the request failed without a response"
+    status, url = response.status_code, sanitize_url(response.url)
+    said = vendor_message(response).replace(secret, "***")
+    said = f": {said}" if said else ""
+    if status == 429 or status >= 500:
         return (
-            f"{source}: HTTP {status} from {url} after {attempts} attempts with backoff "
+            f"{source}: HTTP {status} from {url} after {attempts} attempts with backoff{said} "
             "(RUNTIME__REQUEST_MAX_ATTEMPTS / RUNTIME__REQUEST_BACKOFF_FACTOR set the retries)"
         )
     if status in (401, 403):
-        return f"{source}: HTTP {status} from {url}: the admin key was refused"
-    return f"{source}: HTTP {status} from {url}"
+        return f"{source}: HTTP {status} from {url}: the key was refused{said}"
+    return f"{source}: HTTP {status} from {url}{said}"
+
+
+def vendor_message(response: Response) -> str:
+    """The error a vendor put in its JSON body: `code` and `message`, Slack's `error`, or the
+    admin APIs' `{"error": {"message": ...}}`."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    error = body.get("error")
+    if isinstance(error, dict):
+        error = error.get("message") or error.get("type")
+    said = str(body.get("message") or error or "")
+    if body.get("code") is not None:
+        said = f"code {body['code']}: {said}"
+    return said[:200]
