@@ -9,6 +9,7 @@ from orchestration.defs.automation import billing_job, billing_schedule, daily_j
 from orchestration.defs.billing import billing_assets, reconciliation_variance
 from orchestration.defs.dbt import bimo_dbt_assets, dbt_resource
 from orchestration.defs.ingestion import gateway_log_assets
+from orchestration.defs.insights import insights
 from orchestration.defs.saas import saas_assets
 
 defs = dg.Definitions(
@@ -21,6 +22,7 @@ defs = dg.Definitions(
         cost_forecast,
         budget_status,
         alerts,
+        insights,
     ],
     asset_checks=[reconciliation_variance],
     jobs=[daily_job, billing_job],
