@@ -4,7 +4,12 @@ import dagster as dg
 from dagster_dlt import DagsterDltResource
 
 from orchestration.defs.alerts import alert_delivery_sensor, alerts, budget_status
-from orchestration.defs.analytics import cost_anomalies, cost_forecast
+from orchestration.defs.analytics import (
+    cost_anomalies,
+    cost_forecast,
+    cost_projections,
+    forecast_accuracy,
+)
 from orchestration.defs.automation import billing_job, billing_schedule, daily_job, daily_schedule
 from orchestration.defs.billing import billing_assets, reconciliation_variance
 from orchestration.defs.dbt import bimo_dbt_assets, dbt_resource
@@ -20,6 +25,8 @@ defs = dg.Definitions(
         bimo_dbt_assets,
         cost_anomalies,
         cost_forecast,
+        cost_projections,
+        forecast_accuracy,
         budget_status,
         alerts,
         insights,

@@ -91,7 +91,7 @@ def test_forecast_intervals_are_ordered_and_non_negative():
     fc = forecast(pl.concat([long, short]), horizon=30, trained_through=START + timedelta(days=89))
     assert fc.group_by("series_key").len().sort("series_key")["len"].to_list() == [30, 30]
     assert dict(fc.select("series_key", "model_name").unique().iter_rows()) == {
-        "openai": "AutoETS",
+        "openai": "Ensemble(AutoETS,AutoTheta)",
         "google": "SeasonalNaive",
     }
     ordered = fc.filter(

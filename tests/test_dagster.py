@@ -79,7 +79,7 @@ def test_materialize_whole_graph_on_generated_data(tmp_path, monkeypatch, demo_d
     finally:
         con.close()
     assert requests > 5000 and days == 35
-    assert forecast_days == 30
+    assert forecast_days >= 90  # 90 days, or to the quarter end when further
     assert anomalies > 0
     assert seat_days == 35  # the saved SaaS snapshots of every day of the range
     assert warehouse.with_name("warehouse.read.duckdb").exists()

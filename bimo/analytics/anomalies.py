@@ -1,4 +1,4 @@
-"""Daily anomaly detection on cost and error-rate series.
+"""Daily anomaly detection on spend and AI-signal series (see docs/anomalies.md).
 
 For each series (long `unique_id / ds / y` frame):
 
@@ -7,9 +7,14 @@ For each series (long `unique_id / ds / y` frame):
 2. days far from that baseline are replaced by it, and StatsForecast's MSTL (weekly season) is
    fitted to the cleaned series; its in-sample fit is the expected value (series shorter than
    three weeks keep the robust baseline: `method = 'robust_median'`);
-3. the scale is the MAD of the cleaned residuals; bounds are expected ± `z` scales, and a day is
-   flagged when it is outside them *and* material (a minimum dollar impact for cost, a minimum
-   rate change for error rates).
+3. the scale is the MAD of the cleaned residuals (a spend series' days at exactly zero left
+   out: they are fitted exactly); bounds are expected ± `z` scales, and a day is
+   flagged when it is outside them *and* material: for spend and the cost per 1k tokens a dollar
+   impact of at least `min_impact_usd`, `min_share_of_tag_daily_cost` of the reference daily
+   spend and `min_relative_change` of expected; for error rates a change of
+   `min_error_rate_change`; for the unpriced share and the cache-hit ratio their own minimum
+   change. AI signals count in their costly direction only (`BAD_DIRECTION`). Unknown days
+   (null) are imputed for the fit and never flagged.
 
 `expected_values` also serves other cadences (`bimo.analytics.generic`): the seasons, the
 StatsForecast frequency and a `phase` column (each point's position in the season) are
@@ -18,16 +23,20 @@ parameters, and missing values (NaN) are imputed from the baseline rather than s
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import numpy as np
 import polars as pl
 
-from bimo.analytics.series import SERIES_COLUMNS
+from bimo.analytics.anomaly_rows import anomaly_rows
+from bimo.analytics.series import long_shape
 
 MAD_TO_SIGMA = 1.4826
+# AI signals are flagged in the direction that costs money or breaks things only (a rise in
+# cache hits is good news); spend is flagged both ways (a drop can be an outage).
+BAD_DIRECTION = {"error_rate": 1, "unpriced_share": 1, "cost_per_1k_tokens": 1,
+                 "cache_hit_ratio": -1}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,11 @@ class AnomalyConfig:
     min_share_of_tag_daily_cost: float = 0.03
     min_relative_change: float = 0.3
     min_error_rate_change: float = 0.03
+    min_unpriced_share_change: float = 0.05
+    min_cache_hit_ratio_change: float = 0.1
     window: int = 15
+    min_series_share: float = 0.01  # spend series below this share of their reference: skipped
+    billing_settle_hours: float = 0.0  # a billing day is complete this long after it ended
 
 
 def robust_baseline(
@@ -72,8 +85,20 @@ def _rolling_median(x: np.ndarray, window: int) -> np.ndarray:
     return np.array([np.median(x[max(0, i - half) : i + half + 1]) for i in range(len(x))])
 
 
-def _mad_scale(r: np.ndarray) -> float:
+def _mad_scale(r: np.ndarray, y: np.ndarray | None = None) -> float:
+    """MAD of residuals `r`; given the values `y`, days at exactly zero are left out when a week
+    of others remains (a service a commitment covers on weekends, a model unused some days): they
+    are fitted exactly and would shrink the scale of the days that carry spend."""
+    if y is not None and np.count_nonzero(y) >= 7:
+        r = r[y != 0]
+    if not len(r):
+        return float("nan")
     return float(MAD_TO_SIGMA * np.median(np.abs(r - np.median(r))))
+
+
+def _fit_scale(fitted: pl.DataFrame, *, skip_zeros: bool) -> float:
+    y = fitted["y"].to_numpy()
+    return _mad_scale(y - fitted["MSTL"].to_numpy(), y if skip_zeros else None)
 
 
 def _interpolate(y: np.ndarray) -> np.ndarray:
@@ -90,11 +115,14 @@ def expected_values(
     *,
     seasons: tuple[int, ...] = (7,),
     freq: str = "D",
+    zeros_skip_scale: Collection[str] = (),
 ) -> pl.DataFrame:
     """Add `expected`, `scale` and `method` to a long frame of series (daily by default).
 
     `seasons` are MSTL's season lengths and `freq` StatsForecast's frequency; an optional
     `phase` column groups points for the baseline's profile (default: the weekday of `ds`).
+    Days at exactly zero of the series in `zeros_skip_scale` (unique ids: spend, where a zero is
+    structural) are left out of the scale (see `_mad_scale`); in a rate, zeros are noise.
     """
     from statsforecast import StatsForecast
     from statsforecast.models import MSTL
@@ -106,7 +134,8 @@ def expected_values(
         dow = g["ds"].dt.weekday().to_numpy() - 1
         groups = g["phase"].to_numpy() if "phase" in g.columns else None
         base = robust_baseline(_interpolate(y), dow, cfg.window, groups=groups)
-        scale = _mad_scale((y - base)[~missing])
+        seen = y[~missing] if uid in zeros_skip_scale else None
+        scale = _mad_scale((y - base)[~missing], seen)
         clean = np.where(missing | (np.abs(y - base) > 3 * max(scale, 1e-9)), base, y)
         frame = g.with_columns(
             expected=pl.Series(base), scale=pl.lit(scale), method=pl.lit("robust_median")
@@ -131,10 +160,13 @@ def expected_values(
         sf.forecast(df=df, h=1, fitted=True)
         fitted = pl.from_pandas(sf.forecast_fitted_values()[["unique_id", "ds", "y", "MSTL"]])
         fitted = fitted.with_columns(pl.col("ds").cast(series.schema["ds"]))
-        scales = fitted.group_by("unique_id").agg(
-            (pl.col("y") - pl.col("MSTL"))
-            .map_batches(lambda r: pl.Series([_mad_scale(r.to_numpy())]), returns_scalar=True)
-            .alias("mstl_scale")
+        scales = pl.DataFrame(
+            [
+                (uid, _fit_scale(g, skip_zeros=uid in zeros_skip_scale))
+                for (uid,), g in fitted.group_by(["unique_id"])
+            ],
+            schema={"unique_id": pl.String, "mstl_scale": pl.Float64},
+            orient="row",
         )
         result = (
             result.join(
@@ -156,31 +188,52 @@ def expected_values(
 
 
 def detect(series: pl.DataFrame, cfg: AnomalyConfig | None = None) -> pl.DataFrame:
-    """Anomalies in daily series (columns of `bimo.analytics.series` plus `ds`, `y`)."""
+    """Anomalies in daily series (`LONG_COLUMNS` of `bimo.analytics.series`; `weight`,
+    `reference_usd` and the dimensions may be missing: cost then weighs 1 and is judged against
+    the tag's median daily total)."""
     cfg = cfg or AnomalyConfig()
     if series.is_empty():
-        return _empty()
-    scored = expected_values(series, cfg)
+        return anomaly_rows(None)
+    series = long_shape(series)
+    spend = series.filter(pl.col("metric") == "cost_usd")["unique_id"].unique()
+    scored = expected_values(series, cfg, zeros_skip_scale=set(spend))
     tag_daily = (
         series.filter((pl.col("metric") == "cost_usd") & (pl.col("series_level") == "total"))
         .group_by("source_tag")
         .agg(pl.col("y").median().alias("tag_daily_cost"))
     )
+    # A share of requests is at least as noisy as a binomial draw of that day's requests.
+    p = pl.col("expected").clip(0.0, 1.0)
+    binomial = (p * (1 - p) / pl.col("volume")).sqrt().fill_null(0.0).fill_nan(0.0)
+    scored = scored.with_columns(scale=pl.max_horizontal("scale", binomial))
     scored = bounds(scored.join(tag_daily, on="source_tag", how="left"), cfg.z)
     is_cost = pl.col("metric") == "cost_usd"
+    scored = scored.with_columns(
+        impact_usd=pl.col("delta") * pl.col("weight").fill_null(pl.when(is_cost).then(1.0)),
+        reference_usd=pl.coalesce("reference_usd", "tag_daily_cost"),
+    )
+    impact = pl.col("impact_usd").abs()
+    dollars = (
+        (impact >= cfg.min_impact_usd)
+        & (impact >= cfg.min_share_of_tag_daily_cost * pl.col("reference_usd"))
+        & (pl.col("delta").abs() >= cfg.min_relative_change * pl.col("expected"))
+    )
+    metric, change = pl.col("metric"), pl.col("delta").abs()
     material = (
-        pl.when(is_cost)
-        .then(
-            (pl.col("delta").abs() >= cfg.min_impact_usd)
-            & (pl.col("delta").abs() >= cfg.min_share_of_tag_daily_cost * pl.col("tag_daily_cost"))
-            & (pl.col("delta").abs() >= cfg.min_relative_change * pl.col("expected"))
-        )
-        .otherwise(pl.col("delta").abs() >= cfg.min_error_rate_change)
+        pl.when(is_cost | (metric == "cost_per_1k_tokens"))
+        .then(dollars.fill_null(False))
+        .when(metric == "error_rate")
+        .then(change >= cfg.min_error_rate_change)
+        .when(metric == "unpriced_share")
+        .then(change >= cfg.min_unpriced_share_change)
+        .otherwise(change >= cfg.min_cache_hit_ratio_change)
     )
-    flagged = scored.filter(
-        ((pl.col("y") > pl.col("upper_bound")) | (pl.col("y") < pl.col("lower_bound"))) & material
-    )
-    return _finish(flagged)
+    sign = metric.replace_strict(BAD_DIRECTION, default=0, return_dtype=pl.Int8)
+    bad_way = (sign == 0) | (pl.col("delta") * sign > 0)
+    outside = (pl.col("y") > pl.col("upper_bound")) | (pl.col("y") < pl.col("lower_bound"))
+    known = pl.col("y").is_not_null() & ~pl.col("y").is_nan()
+    flagged = scored.filter(known & outside & material & bad_way)
+    return anomaly_rows(flagged)
 
 
 def bounds(scored: pl.DataFrame, z: float, *, floor: float | None = 0.0) -> pl.DataFrame:
@@ -196,69 +249,4 @@ def bounds(scored: pl.DataFrame, z: float, *, floor: float | None = 0.0) -> pl.D
         upper_bound=pl.col("expected") + z * pl.col("scale"),
         score=(pl.col("y") - pl.col("expected")) / pl.col("scale"),
         delta=pl.col("y") - pl.col("expected"),
-    )
-
-
-def _finish(flagged: pl.DataFrame) -> pl.DataFrame:
-    now = datetime.now(UTC).replace(tzinfo=None)
-    abs_score = pl.col("score").abs()
-    return (
-        flagged.with_columns(
-            anomaly_id=pl.concat_str(
-                ["source_tag", "metric", "series_key", pl.col("ds").cast(pl.String)], separator="|"
-            ).map_elements(
-                lambda s: hashlib.sha1(s.encode()).hexdigest()[:16], return_dtype=pl.String
-            ),
-            severity=pl.when(abs_score >= 12)
-            .then(pl.lit("high"))
-            .when(abs_score >= 8)
-            .then(pl.lit("medium"))
-            .otherwise(pl.lit("low")),
-            impact_usd=pl.when(pl.col("metric") == "cost_usd")
-            .then(pl.col("delta"))
-            .otherwise(None),
-            direction=pl.when(pl.col("delta") > 0).then(pl.lit("spike")).otherwise(pl.lit("drop")),
-            status=pl.lit("open"),
-            detected_at=pl.lit(now),
-        )
-        .select(
-            "anomaly_id",
-            *SERIES_COLUMNS[1:],
-            pl.col("ds").alias("anomaly_date"),
-            pl.col("y").alias("actual"),
-            "expected",
-            "lower_bound",
-            "upper_bound",
-            "score",
-            "severity",
-            "impact_usd",
-            "direction",
-            "method",
-            "status",
-            "detected_at",
-        )
-        .sort(["anomaly_date", "source_tag", "metric", "series_key"])
-    )
-
-
-def _empty() -> pl.DataFrame:
-    return _finish(
-        pl.DataFrame(
-            schema={
-                "source_tag": pl.String,
-                "metric": pl.String,
-                "series_level": pl.String,
-                "series_key": pl.String,
-                "provider": pl.String,
-                "model": pl.String,
-                "ds": pl.Date,
-                "y": pl.Float64,
-                "expected": pl.Float64,
-                "lower_bound": pl.Float64,
-                "upper_bound": pl.Float64,
-                "score": pl.Float64,
-                "delta": pl.Float64,
-                "method": pl.String,
-            }
-        )
     )

@@ -1,37 +1,118 @@
-"""Compute and store anomalies and forecasts from the marts (what the Dagster assets call)."""
+"""Compute and store anomalies, forecasts, projections and forecast accuracy from the marts
+(what the Dagster assets call)."""
 
 from __future__ import annotations
+
+from datetime import UTC, date, datetime
 
 import duckdb
 import polars as pl
 
-from bimo.analytics.anomalies import AnomalyConfig, detect
-from bimo.analytics.forecast import forecast
-from bimo.analytics.series import daily_cost_series, daily_error_rate_series, last_complete_day
+from bimo.analytics.anomalies import AnomalyConfig
+from bimo.analytics.backtest import HORIZON as BACKTEST_HORIZON
+from bimo.analytics.backtest import backtest_points, metrics
+from bimo.analytics.cost_anomalies import cost_anomalies
+from bimo.analytics.forecast import HORIZON, forecast
+from bimo.analytics.projections import days_to_quarter_end, project
+from bimo.analytics.series import daily_cost_series, last_complete_day
 from bimo.analytics.store import replace_table
+
+DESCRIPTORS = ["source_tag", "series_level", "series_key", "provider"]
 
 
 def compute_anomalies(
     con: duckdb.DuckDBPyConnection, cfg: AnomalyConfig | None = None
 ) -> pl.DataFrame:
-    """Anomalies over every complete day in the warehouse."""
-    through = last_complete_day(con)
-    if through is None:
-        return detect(pl.DataFrame())
-    series = pl.concat(
-        [daily_cost_series(con, through), daily_error_rate_series(con, through)],
-        how="diagonal_relaxed",
-    )
-    return detect(series, cfg)
+    """Anomalies over each source tag's complete days: spend by every dimension and the AI
+    signals, with top driver, first day of the run and ack status (`bimo.analytics.cost_anomalies`,
+    docs/anomalies.md)."""
+    return cost_anomalies(con, cfg)
 
 
-def compute_forecast(con: duckdb.DuckDBPyConnection, horizon: int = 30) -> pl.DataFrame:
-    """Forecasts of daily cost per source tag, in total and per provider."""
+def forecast_series(con: duckdb.DuckDBPyConnection, through: date) -> pl.DataFrame:
+    """The series Bimo forecasts: daily AI usage cost per source tag, in total and per provider."""
+    return daily_cost_series(con, through).filter(pl.col("series_level") != "model")
+
+
+def compute_forecast(con: duckdb.DuckDBPyConnection, horizon: int = HORIZON) -> pl.DataFrame:
+    """Forecasts of daily cost per source tag, in total and per provider: `horizon` days, or
+    up to the end of the quarter when that is further (the projections need it)."""
     through = last_complete_day(con)
     if through is None:
         return forecast(pl.DataFrame(), trained_through=None)
-    series = daily_cost_series(con, through).filter(pl.col("series_level") != "model")
-    return forecast(series, horizon=horizon, trained_through=through)
+    h = max(horizon, days_to_quarter_end(through))
+    return forecast(forecast_series(con, through), horizon=h, trained_through=through)
+
+
+def compute_projections(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """End-of-month and end-of-quarter projections from `analytics.cost_forecast` and the
+    actuals it was trained on."""
+    exists = con.sql(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'analytics' and table_name = 'cost_forecast'"
+    ).fetchall()[0][0]
+    fc = con.sql("select * from analytics.cost_forecast").pl() if exists else pl.DataFrame()
+    if fc.is_empty():
+        return project(pl.DataFrame(), fc)
+    through = fc["trained_through"].max()
+    return project(forecast_series(con, through), fc)
+
+
+def compute_accuracy(
+    con: duckdb.DuckDBPyConnection, *, horizon: int = BACKTEST_HORIZON, **options
+) -> pl.DataFrame:
+    """Rolling-origin backtest metrics per series and method (`bimo.analytics.backtest`)."""
+    through = last_complete_day(con)
+    series = forecast_series(con, through) if through else pl.DataFrame()
+    return accuracy_table(series, trained_through=through, horizon=horizon, **options)
+
+
+def accuracy_table(
+    series: pl.DataFrame, *, trained_through: date | None, horizon: int = BACKTEST_HORIZON,
+    **options,
+) -> pl.DataFrame:  # fmt: skip
+    """`analytics.forecast_accuracy` rows from a long frame of series with descriptors."""
+    if series.is_empty():
+        return _empty_accuracy()
+    scores = metrics(backtest_points(series, horizon=horizon, **options))
+    if scores.is_empty():
+        return _empty_accuracy()
+    descriptors = series.select("unique_id", *DESCRIPTORS).unique()
+    return (
+        scores.join(descriptors, on="unique_id")
+        .with_columns(
+            horizon_days=pl.lit(horizon, pl.Int32),
+            trained_through=pl.lit(trained_through, pl.Date),
+            generated_at=pl.lit(datetime.now(UTC).replace(tzinfo=None)),
+        )
+        .select(_empty_accuracy().columns)
+        .sort(*DESCRIPTORS[:3], "method")
+    )
+
+
+def _empty_accuracy() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            **dict.fromkeys(DESCRIPTORS, pl.String),
+            "method": pl.String,
+            "model_name": pl.String,
+            "horizon_days": pl.Int32,
+            "n_origins": pl.Int32,
+            "first_origin": pl.Date,
+            "last_origin": pl.Date,
+            "n_points": pl.Int32,
+            "mase": pl.Float64,
+            "wape": pl.Float64,
+            "bias": pl.Float64,
+            "coverage_80": pl.Float64,
+            "coverage_95": pl.Float64,
+            "total_coverage_80": pl.Float64,
+            "total_coverage_95": pl.Float64,
+            "skill": pl.Float64,
+            "trained_through": pl.Date,
+            "generated_at": pl.Datetime,
+        }
+    )
 
 
 def store(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> int:

@@ -1,7 +1,10 @@
 """Daily series in StatsForecast's long `unique_id / ds / y` shape, read from the marts.
 
-Only complete days are returned: the last day is dropped when the newest request is earlier than
-23:00 UTC on it (a month-to-date cut-off must not look like a drop).
+`daily_cost_series` / `daily_error_rate_series` are the AI cost and error-rate series the
+forecast and the accuracy benchmark use: complete days only (the last day is dropped when the
+newest request is earlier than 23:00 UTC on it, a month-to-date cut-off must not look like a
+drop). Anomaly detection scores the wider set built by `bimo.analytics.spend` (spend by every
+dimension) and `bimo.analytics.signals` (AI signals), laid out as `LONG_COLUMNS` by `on_grid`.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from datetime import date, timedelta
 
 import duckdb
 import polars as pl
+
+from bimo.analytics.coverage import Coverage
 
 SERIES_COLUMNS = [
     "unique_id",
@@ -27,6 +32,13 @@ _COST_LEVELS = {
     "model": ("provider || '/' || model", "provider", "model"),
 }
 _ERROR_LEVELS = {k: v for k, v in _COST_LEVELS.items() if k != "model"}
+
+DIMENSIONS = ("provider", "service", "model", "project", "team", "feature")
+# `weight` turns a change of y into dollars (1 for spend, priced tokens / 1,000 for the cost per
+# 1k tokens); `reference_usd` is the daily spend a dollar change is judged material against;
+# `volume` is the number of requests behind a share (its binomial noise floor).
+NUMERIC = ("weight", "reference_usd", "volume")
+LONG_COLUMNS = [*SERIES_COLUMNS[:-2], *DIMENSIONS, "ds", "y", *NUMERIC]
 
 
 def last_complete_day(con: duckdb.DuckDBPyConnection) -> date | None:
@@ -114,3 +126,45 @@ def fill_missing_days(frame: pl.DataFrame, through: date) -> pl.DataFrame:
         .with_columns(pl.col("y").fill_null(0.0))
         .sort(["unique_id", "ds"])
     )
+
+
+def on_grid(frame: pl.DataFrame, coverage: Coverage, *, fill: float | None) -> pl.DataFrame:
+    """A row per day from each series' first day to its tag's last complete day; days without
+    a row get `fill`, and the days a feed left incomplete (the tag's holes) are null."""
+    frame = frame.with_columns(
+        unique_id=pl.concat_str(
+            ["source_tag", "metric", "series_level", "series_key"], separator="|"
+        )
+    )
+    values = [c for c in ("y", "unknown", "weight", "volume") if c in frame.columns]
+    ids = [c for c in frame.columns if c not in ("ds", *values)]
+    spans = frame.group_by(ids).agg(pl.col("ds").min().alias("first"))
+    grid = (
+        spans.join(coverage.frame(), on="source_tag")
+        .with_columns(ds=pl.date_ranges("first", "through", interval="1d"))
+        .explode("ds")
+        .drop("first", "through")
+    )
+    holes = pl.DataFrame(
+        [(tag, d) for tag, days in coverage.holes.items() for d in days],
+        schema={"source_tag": pl.String, "ds": pl.Date},
+        orient="row",
+    ).with_columns(hole=pl.lit(True))
+    y = pl.col("y") if fill is None else pl.col("y").fill_null(fill)
+    out = (
+        grid.join(frame.select("unique_id", "ds", *values), on=["unique_id", "ds"], how="left")
+        .join(holes, on=["source_tag", "ds"], how="left")
+        .with_columns(y=pl.when(pl.col("hole")).then(None).otherwise(y))
+    )
+    if "unknown" in out.columns:  # a row without a USD rate: the day's spend is not known
+        out = out.with_columns(y=pl.when("unknown").then(None).otherwise("y")).drop("unknown")
+    return out.drop("hole")
+
+
+def long_shape(series: pl.DataFrame) -> pl.DataFrame:
+    """`LONG_COLUMNS` in order (missing dimensions and numbers as nulls)."""
+    missing = [c for c in LONG_COLUMNS if c not in series.columns]
+    series = series.with_columns(
+        [pl.lit(None, pl.Float64 if c in NUMERIC else pl.String).alias(c) for c in missing]
+    )
+    return series.select(LONG_COLUMNS).sort("unique_id", "ds")

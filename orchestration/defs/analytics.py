@@ -1,8 +1,15 @@
 """Analytics assets: thin wrappers over `bimo.analytics` (which never imports Dagster)."""
 
 import dagster as dg
+import polars as pl
 
-from bimo.analytics.run import compute_anomalies, compute_forecast, store
+from bimo.analytics.run import (
+    compute_accuracy,
+    compute_anomalies,
+    compute_forecast,
+    compute_projections,
+    store,
+)
 from bimo.warehouse import write_connection
 
 MARTS = [dg.AssetKey(["marts", "fct_daily_cost"]), dg.AssetKey(["marts", "fct_llm_usage_daily"])]
@@ -17,24 +24,72 @@ ANALYTICS_ASSET = {
 
 @dg.asset(key=["analytics", "cost_anomalies"], **ANALYTICS_ASSET)
 def cost_anomalies(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    """Days whose cost (total, per provider, per model) or error rate (total, per provider) is
-    far from a seasonal expectation, per source tag, with bounds, severity and $ impact."""
+    """Days whose spend (total, per provider, service, model, project, team, feature) or AI signal
+    (cost per 1k tokens, error rate, unpriced share, cache-hit ratio) is far from a seasonal
+    expectation, per source tag and over its complete days only, with bounds, severity, $ impact,
+    top driver, first day of the run and ack status (acks survive this recomputation)."""
     with write_connection() as con:
         frame = compute_anomalies(con)
         rows = store(con, "cost_anomalies", frame)
-    context.log.info(f"{rows} anomalies")
+    is_open = frame["status"] == "open"
+    context.log.info(f"{rows} anomalies, {int(is_open.sum())} open")
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": rows,
-            "high_severity": int((frame["severity"] == "high").sum()) if rows else 0,
+            "open": int(is_open.sum()),
+            "high_severity_open": int(((frame["severity"] == "high") & is_open).sum()),
         }
     )
 
 
 @dg.asset(key=["analytics", "cost_forecast"], **ANALYTICS_ASSET)
 def cost_forecast(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    """30-day cost forecast per source tag, in total and per provider (80 % and 95 % bands)."""
+    """90-day daily cost forecast per source tag, in total and per provider (ensemble of AutoETS
+    and AutoTheta, 80 % and 95 % bands; `horizon_day` cuts 30/60/90 days), extended to the end
+    of the quarter when that is further."""
     with write_connection() as con:
         frame = compute_forecast(con)
         rows = store(con, "cost_forecast", frame)
+    series = pl.struct("source_tag", "series_level", "series_key").n_unique()
+    models = dict(frame.group_by("model_name").agg(series).rows())
+    context.log.info(f"{rows} forecast rows; series per model: {models}")
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": rows, "horizon_days": _max(frame, "horizon_day")}
+    )
+
+
+@dg.asset(
+    key=["analytics", "cost_projections"],
+    **{**ANALYTICS_ASSET, "deps": [*MARTS, cost_forecast.key], "kinds": {"polars", "duckdb"}},
+)
+def cost_projections() -> dg.MaterializeResult:
+    """End-of-month and end-of-quarter spend projections per source tag, in total and per
+    provider: actual to date + forecast of the remaining days, with 80 % and 95 % bounds (sums
+    of the daily bounds)."""
+    with write_connection() as con:
+        frame = compute_projections(con)
+        rows = store(con, "cost_projections", frame)
     return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+
+
+@dg.asset(key=["analytics", "forecast_accuracy"], **ANALYTICS_ASSET)
+def forecast_accuracy(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """Published accuracy of the cost forecast: a rolling-origin backtest (4 origins 7 days
+    apart, 30 days ahead) per series with MASE, WAPE, bias, interval coverage and skill, for
+    Bimo's model beside seasonal naive and a linear trend ± 20 %."""
+    with write_connection() as con:
+        frame = compute_accuracy(con)
+        rows = store(con, "forecast_accuracy", frame)
+    scored = frame.filter(pl.col("mase").is_not_null())
+    mase = dict(scored.group_by("method").agg(pl.col("mase").mean()).rows())
+    context.log.info(f"{rows} accuracy rows; mean MASE by method: {mase}")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            **{f"mean_mase_{m}": float(v) for m, v in sorted(mase.items())},
+        }
+    )
+
+
+def _max(frame: pl.DataFrame, column: str) -> int:
+    return int(frame[column].max()) if frame.height else 0
