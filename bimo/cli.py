@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bimo.cli_ops import add_ops_commands
 from bimo.settings import Settings, get_settings
 
 DEMO_API_ENV = (
@@ -44,6 +45,12 @@ EXAMPLES = """examples:
   bimo load openai-costs saved/costs-page-*.json
   bimo load bimo-gateway 'logs/**/*.jsonl.gz' --warehouse /tmp/w.duckdb
   bimo sql "select source_tag, sum(cost_usd) from marts.fct_daily_cost group by 1"
+  bimo sql                                  # interactive prompt
+  bimo status                               # freshness per source; exit 1 when one is stale
+  bimo quarantine --source litellm
+  bimo run                                  # yesterday, through Dagster
+  bimo backfill --source aws-cur --start 2026-10-01 --end 2026-10-31
+  bimo ui                                   # Dagster UI :3000 and dashboard :8501
   bimo demo
   bimo detect-anomalies metrics.csv --time-col ts --value-col requests --output scored.csv
   bimo forecast costs.csv --time-col date --value-col usd --horizon 30 --output forecast.csv
@@ -119,27 +126,6 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     return 0 if _build(get_settings(args.warehouse)) else 1
-
-
-def cmd_sql(args: argparse.Namespace) -> int:
-    from bimo.sql import QueryError, run_query
-
-    settings = get_settings(args.warehouse)
-    try:
-        frame = run_query(settings, args.query, limit=args.limit)
-    except QueryError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        return 1
-    if args.format == "csv":
-        sys.stdout.write(frame.write_csv())
-    elif args.format == "json":
-        sys.stdout.write(frame.write_json() + "\n")
-    else:
-        import polars as pl
-
-        with pl.Config(tbl_rows=args.limit, tbl_cols=-1, tbl_width_chars=200):
-            print(frame)
-    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -247,6 +233,49 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_anomalies_ack(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from bimo.analytics.acks import UnknownAnomalyError, acknowledge
+
+    try:
+        ack = acknowledge(get_settings(args.warehouse), args.anomaly_id, args.reason)
+    except (UnknownAnomalyError, ValueError) as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        return 2
+    console.print(
+        escape(
+            f"acknowledged {ack['anomaly_id']}: {ack['source_tag']} {ack['metric']} "
+            f"{ack['series_level']} {ack['series_key']} on {ack['anomaly_date']} ({ack['reason']})"
+        )
+    )
+    return 0
+
+
+def cmd_anomalies_list(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from bimo.analytics.acks import list_anomalies
+
+    frame = list_anomalies(get_settings(args.warehouse), status=args.status)
+    if frame.is_empty():
+        console.print("no anomalies" + (f" with status {args.status}" if args.status else ""))
+        return 0
+    if args.format == "table":
+        frame = frame.select(
+            "anomaly_id", "anomaly_date", "first_seen", "source_tag", "metric", "series_level",
+            "series_key", "actual", "expected", "impact_usd", "severity", "driver_dimension",
+            "driver_value", "driver_delta_usd", "status",
+        )  # fmt: skip
+        with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=250, fmt_str_lengths=40):
+            print(frame)
+    elif args.format == "csv":
+        sys.stdout.write(frame.write_csv())
+    else:
+        sys.stdout.write(frame.write_json() + "\n")
+    return 0
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     from bimo.report import warehouse_summary
 
@@ -297,16 +326,7 @@ def parser() -> argparse.ArgumentParser:
     )
     b.set_defaults(fn=cmd_build)
 
-    q = sub.add_parser(
-        "sql",
-        parents=[wh],
-        help="run a read-only query",
-        epilog='example: bimo sql "select * from marts.fct_daily_cost limit 5"',
-    )
-    q.add_argument("query")
-    q.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    q.add_argument("--limit", type=int, default=10_000)
-    q.set_defaults(fn=cmd_sql)
+    add_ops_commands(sub, wh)  # sql, status, quarantine, run, backfill, ui
 
     d = sub.add_parser(
         "demo",
@@ -361,6 +381,24 @@ def parser() -> argparse.ArgumentParser:
         "--level", type=int, nargs="+", default=[80, 95], help="interval levels (default 80 95)"
     )
     fc.set_defaults(fn=cmd_forecast)
+
+    am = sub.add_parser(
+        "anomalies",
+        help="list and acknowledge cost anomalies",
+        description="List analytics.cost_anomalies; acknowledge one so alerts skip it.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  bimo anomalies list --status open\n"
+        '  bimo anomalies ack 3f2a1b0c9d8e4f7a --reason "planned load test"',
+    )
+    am_sub = am.add_subparsers(dest="anomalies_command", required=True)
+    am_list = am_sub.add_parser("list", parents=[wh], help="anomalies, latest first")
+    am_list.add_argument("--status", choices=("open", "acknowledged"))
+    am_list.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    am_list.set_defaults(fn=cmd_anomalies_list)
+    am_ack = am_sub.add_parser("ack", parents=[wh], help="acknowledge an anomaly; alerts skip it")
+    am_ack.add_argument("anomaly_id", help="anomaly_id from `bimo anomalies list`")
+    am_ack.add_argument("--reason", required=True, help="why it is expected or handled")
+    am_ack.set_defaults(fn=cmd_anomalies_ack)
     return p
 
 

@@ -24,6 +24,15 @@ import duckdb
 from bimo.settings import Settings, get_settings
 
 LOCK_ERRORS = ("Could not set lock", "Conflicting lock", "database is locked")
+# The readers' sandbox. `lock_configuration` makes every later SET or RESET fail, so a query
+# cannot undo the rest.
+READ_CONFIG = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "lock_configuration": True,
+}
 
 
 class WarehouseBusyError(RuntimeError):
@@ -102,14 +111,11 @@ def publish_snapshot(settings: Settings | None = None, *, locked: bool = False) 
 def read_connection(settings: Settings | None = None) -> duckdb.DuckDBPyConnection | None:
     """A short-lived, read-only, sandboxed connection to the read copy (None: nothing published).
 
-    The connection cannot read or write files, attach databases or change those settings.
+    The connection cannot read or write files or URLs, attach databases, install or load
+    extensions (the built-in json, parquet and icu work), or change any setting.
     """
     settings = settings or get_settings()
     path = settings.snapshot
     if not path.exists():
         return None
-    return connect_with_retry(
-        path,
-        read_only=True,
-        config={"enable_external_access": False, "lock_configuration": True},
-    )
+    return connect_with_retry(path, read_only=True, config=READ_CONFIG)

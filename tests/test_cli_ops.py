@@ -1,0 +1,533 @@
+"""The operator CLI: status, sql (formats, sandbox, prompt), quarantine, run/backfill, ui, help."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from bimo.cli import main
+from bimo.settings import PROJECT_ROOT, get_settings
+from bimo.sql import QueryError, audit, run_query
+from bimo.warehouse import publish_snapshot, read_connection, write_connection, writer_lock
+from tests.conftest import END, source_files
+
+BIMO = str(Path(sys.executable).parent / "bimo")
+DEMO_START = date(2026, 10, 27)  # five demo days ending END (2026-10-31)
+API_ENV = ("OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_KEY", "GITHUB_TOKEN", "SLACK_TOKEN", "ZOOM_TOKEN")
+
+
+def bimo(*args: str, stdin: str | None = None, env: dict | None = None, timeout: float = 120):
+    full_env = {k: v for k, v in os.environ.items() if k not in (*API_ENV, "BIMO_EXPECTED_LAG")}
+    return subprocess.run(
+        [BIMO, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**full_env, **(env or {})},
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    """Five days of a small demo company: logs, billing exports, SaaS snapshots and invoices."""
+    from bimo.demo import generate
+
+    out = tmp_path_factory.mktemp("ops") / "landing"
+    generate(out, days=5, requests_per_day=60, seed=5, end=END)
+    return out
+
+
+@pytest.fixture(scope="module")
+def raw_wh(tmp_path_factory, landing):
+    """Raw tables only (no dbt): the gateway logs, AWS FOCUS exports, Slack and invoices."""
+    from ingestion.billing.files import FILE_SOURCES, expand_billing_paths
+    from ingestion.billing.load import load_billing
+    from ingestion.load import load_files
+    from ingestion.saas import parse_saved
+    from ingestion.saas.load import load_saas
+
+    settings = get_settings(tmp_path_factory.mktemp("raw") / "warehouse.duckdb")
+    load_files(source_files(landing), settings=settings)
+    exports = expand_billing_paths([landing / "billing" / "focus-aws"])
+    load_billing([FILE_SOURCES["focus"](f) for f in exports], settings=settings)
+    saas = [
+        parse_saved(source, f)
+        for source in ("slack-billable", "saas-invoices")
+        for f in sorted((landing / "saas" / source).iterdir())
+    ]
+    load_saas(saas, settings=settings)
+    publish_snapshot(settings)
+    return settings
+
+
+def run_main(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# --- status ----------------------------------------------------------------------------------
+
+
+def test_status_fresh_loaded_and_not_loaded(capsys, raw_wh):
+    code, out, _ = run_main(
+        capsys, "status", "--warehouse", str(raw_wh.warehouse), "--as-of", "2026-11-01",
+        "--format", "json",
+    )  # fmt: skip
+    assert code == 0, out
+    rows = {r["source"]: r for r in json.loads(out)}
+    assert set(rows) >= {"bimo-gateway", "litellm", "focus", "aws-cur", "openai-costs",
+                         "slack-billable", "zoom-users", "saas-invoices"}  # fmt: skip
+    gateway = rows["bimo-gateway"]
+    assert gateway["status"] == "fresh" and gateway["newest_data_date"] == "2026-10-31"
+    assert gateway["lag_days"] == 1 and gateway["expected_lag_days"] == 1
+    assert gateway["rows"] > 0 and gateway["quarantined"] > 0  # the demo injects bad records
+    assert gateway["last_load_at"] and gateway["last_load_basis"] == "loaded_at"
+    assert rows["focus"]["status"] == "fresh" and rows["focus"]["expected_lag_days"] == 2
+    assert rows["focus"]["last_load_basis"] == "delivery" and rows["focus"]["last_load_at"]
+    assert rows["slack-billable"]["status"] == "fresh"
+    assert rows["saas-invoices"]["quarantined"] >= 1  # the demo's invoice with amount 'n/a'
+    for never in ("aws-cur", "azure", "openai-costs", "zoom-users"):
+        assert rows[never]["status"] == "not loaded" and rows[never]["rows"] == 0
+
+
+def test_status_stale_exits_1_and_names_the_sources(capsys, raw_wh):
+    code, out, _ = run_main(
+        capsys, "status", "--warehouse", str(raw_wh.warehouse), "--as-of", "2026-11-04"
+    )
+    assert code == 1
+    assert "Sources as of 2026-11-04" in out and "not loaded" in out
+    stale = out.split("stale:", 1)[1]
+    assert "bimo-gateway" in stale and "focus" in stale and "slack-billable" in stale
+    assert "zoom-users" not in stale and "saas-invoices" not in stale  # never loaded / monthly
+
+
+def test_status_expected_lag_from_flag_and_environment(capsys, raw_wh, monkeypatch):
+    wh = ["--warehouse", str(raw_wh.warehouse), "--as-of", "2026-11-04"]
+    lenient = "gateway=5,export=5"
+    assert run_main(capsys, "status", *wh, "--expected-lag", lenient, "--expected-lag",
+                    "slack-billable=4")[0] == 0  # fmt: skip
+    monkeypatch.setenv("BIMO_EXPECTED_LAG", lenient + ",saas=4")
+    code, out, _ = run_main(capsys, "status", *wh, "--format", "json")
+    assert code == 0
+    assert {r["source"]: r["expected_lag_days"] for r in json.loads(out)}["litellm"] == 5
+    # the flag wins over the environment
+    assert run_main(capsys, "status", *wh, "--expected-lag", "litellm=1")[0] == 1
+    code, _, err = run_main(capsys, "status", *wh, "--expected-lag", "nope=3")
+    assert code == 2 and "unknown key 'nope'" in err
+
+
+def test_status_reads_the_copy_while_a_writer_holds_the_warehouse(raw_wh):
+    with writer_lock(raw_wh, timeout_s=5):
+        con = duckdb.connect(str(raw_wh.warehouse))  # read-write, like a running load
+        try:
+            proc = bimo("status", "--warehouse", str(raw_wh.warehouse), "--as-of", "2026-11-01",
+                        timeout=60)  # fmt: skip
+        finally:
+            con.close()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "bimo-gateway" in proc.stdout
+
+
+def test_status_without_a_warehouse(capsys, tmp_path):
+    code, _, err = run_main(capsys, "status", "--warehouse", str(tmp_path / "none.duckdb"))
+    assert code == 2 and "no warehouse published" in err
+
+
+# --- sql: formats ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_wh(tmp_path_factory):
+    settings = get_settings(tmp_path_factory.mktemp("sql") / "w.duckdb")
+    with write_connection(settings) as con:
+        con.execute(
+            "create table t as select i as a, 'x' || i as b, (i * 1.25)::decimal(18, 2) as c, "
+            "date '2026-10-01' + i::int as d from range(3) r(i)"
+        )
+    return settings
+
+
+def test_sql_parquet_is_written_and_readable(capsys, small_wh, tmp_path):
+    out_file = tmp_path / "t.parquet"
+    wh = ["--warehouse", str(small_wh.warehouse)]
+    query = "select * from t order by a"
+    code, _, err = run_main(
+        capsys, "sql", query, "--format", "parquet", "--output", str(out_file), *wh
+    )
+    assert code == 0 and "wrote 3 rows" in err
+    frame = pl.read_parquet(out_file)
+    assert frame["a"].to_list() == [0, 1, 2] and frame["b"].to_list() == ["x0", "x1", "x2"]
+    assert frame["d"].to_list() == [date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 3)]
+    code, _, err = run_main(capsys, "sql", "select 1", "--format", "parquet", *wh)
+    assert code == 2 and "--format parquet needs --output FILE" in err
+
+
+def test_sql_csv_json_table_to_stdout_or_file(capsys, small_wh, tmp_path):
+    wh = ["--warehouse", str(small_wh.warehouse)]
+    query = "select a, b from t order by a"
+    code, out, _ = run_main(capsys, "sql", query, "--format", "csv", *wh)
+    assert code == 0 and out == "a,b\n0,x0\n1,x1\n2,x2\n"
+    code, out, _ = run_main(capsys, "sql", query, "--format", "json", *wh)
+    assert json.loads(out) == [{"a": 0, "b": "x0"}, {"a": 1, "b": "x1"}, {"a": 2, "b": "x2"}]
+    target = tmp_path / "t.json"
+    assert run_main(capsys, "sql", query, "--format", "json", "--output", str(target), *wh)[0] == 0
+    assert json.loads(target.read_text())[2] == {"a": 2, "b": "x2"}
+    code, out, _ = run_main(capsys, "sql", query, *wh)
+    assert code == 0 and "x2" in out
+    code, _, err = run_main(capsys, "sql", query, "--output", str(tmp_path / "t.txt"), *wh)
+    assert code == 2 and "--output needs --format" in err
+    code, out, err = run_main(capsys, "sql", "select * from range(50)", "--limit", "5",
+                              "--format", "csv", *wh)  # fmt: skip
+    assert code == 0 and out.count("\n") == 6 and "row limit" in err
+
+
+# --- sql: the sandbox ------------------------------------------------------------------------
+
+ESCAPES = [
+    ("select * from read_csv('/etc/passwd')", "read_csv() is not allowed"),
+    ("select * from read_csv_auto('/etc/passwd')", "read_csv_auto() is not allowed"),
+    ("select * from read_parquet('http://example.com/x.parquet')", "read_parquet() is not allowed"),
+    ("select * from read_json('https://example.com/x.json')", "read_json() is not allowed"),
+    ("select * from read_text('/etc/hostname')", "read_text() is not allowed"),
+    ("select * from glob('/etc/*')", "glob() is not allowed"),
+    ("select * from '/etc/passwd'", "reading the file or URL '/etc/passwd' is not allowed"),
+    ("select * from 'https://example.com/x.csv'", "reading the file or URL"),
+    ("select * from t where a in (select 1 from read_csv('/etc/passwd'))", "read_csv()"),
+    ("with x as (select * from parquet_scan('/x.parquet')) select * from x", "parquet_scan()"),
+    ("select * from query('select 1')", "query() is not allowed"),
+    ("select * from checkpoint()", "checkpoint() is not allowed"),
+    ("copy (select 1) to '/tmp/bimo-escape.csv'", "COPY is not allowed"),
+    ("copy t to '/tmp/bimo-escape.csv'", "COPY is not allowed"),
+    ("copy t from '/etc/passwd'", "COPY is not allowed"),
+    ("attach '/tmp/other.duckdb' as other", "ATTACH is not allowed"),
+    ("detach warehouse", "DETACH is not allowed"),
+    ("install httpfs", "INSTALL is not allowed"),
+    ("load httpfs", "LOAD is not allowed"),
+    ("pragma version", "PRAGMA is not allowed"),
+    ("set enable_external_access = true", "SET is not allowed"),
+    ("reset enable_external_access", "RESET is not allowed"),
+    ("set threads = 1", "SET is not allowed"),
+    ("create table x (a int)", "CREATE is not allowed"),
+    ("create temp table x (a int)", "CREATE is not allowed"),
+    ("create macro m(x) as x", "CREATE is not allowed"),
+    ("insert into t values (9, 'z', 1, date '2026-01-01')", "INSERT is not allowed"),
+    ("update t set a = 1", "UPDATE is not allowed"),
+    ("delete from t", "DELETE is not allowed"),
+    ("drop table t", "DROP is not allowed"),
+    ("export database '/tmp/bimo-escape'", "EXPORT DATABASE is not allowed"),
+    ("select 1; select 2", "multiple statements are not allowed"),
+    ("select 1; drop table t", "multiple statements are not allowed"),
+    ("checkpoint", "CHECKPOINT is not allowed"),
+]
+
+
+@pytest.mark.parametrize(("sql", "message"), ESCAPES, ids=[e[0][:40] for e in ESCAPES])
+def test_sandbox_refuses_escapes_with_a_clear_message(small_wh, sql, message):
+    with pytest.raises(QueryError, match=re.escape(message)):
+        run_query(small_wh, sql)
+    assert not Path("/tmp/bimo-escape.csv").exists() and not Path("/tmp/bimo-escape").exists()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select count(*) from t",
+        "from t",
+        "with x as (select a from t) select * from x",
+        "values (1, 2)",
+        "describe t",
+        "show tables",
+        "summarize t",
+        "select * from range(3)",
+        "select * from duckdb_tables()",
+        """select json_extract('{"a": 1}', '$.a'), now() at time zone 'Asia/Tokyo'""",
+        "select 1;",
+    ],
+)
+def test_sandbox_allows_read_only_queries(small_wh, sql):
+    assert run_query(small_wh, sql).height >= 1
+
+
+def test_sandbox_cli_refusal_exits_1(capsys, small_wh):
+    code, out, _ = run_main(capsys, "sql", "set enable_external_access=true",
+                            "--warehouse", str(small_wh.warehouse))  # fmt: skip
+    assert code == 1 and "SET is not allowed" in out
+
+
+def test_read_connection_is_locked_even_without_the_audit(small_wh):
+    con = read_connection(small_wh)
+    try:
+        settings = dict(
+            con.sql(
+                "select name, value from duckdb_settings() where name in ('lock_configuration', "
+                "'enable_external_access', 'autoload_known_extensions', "
+                "'autoinstall_known_extensions')"
+            ).fetchall()
+        )
+        assert settings == {
+            "lock_configuration": "true",
+            "enable_external_access": "false",
+            "autoload_known_extensions": "false",
+            "autoinstall_known_extensions": "false",
+        }
+        for sql in (
+            "set enable_external_access = true",
+            "reset lock_configuration",
+            "select * from read_csv('/etc/passwd')",
+            "copy (select 1) to '/tmp/bimo-escape.csv'",
+            "load httpfs",
+            "attach '/tmp/other.duckdb'",
+            "drop table t",
+        ):
+            with pytest.raises(duckdb.Error):
+                con.sql(sql)
+    finally:
+        con.close()
+
+
+def test_audit_allows_nothing_empty():
+    with pytest.raises(QueryError, match="empty query"):
+        audit("  -- only a comment")
+    with pytest.raises(QueryError, match="syntax error"):
+        audit("selec 1")
+
+
+# --- sql: the interactive prompt -------------------------------------------------------------
+
+
+def test_interactive_prompt_through_stdin(small_wh):
+    script = (
+        ".tables\n"
+        "select a, b\n  from t\n  where a = 2;\n"
+        ".schema t\n"
+        ".schema nope\n"
+        "select * from read_csv('/etc/passwd');\n"
+        ".bogus\n"
+        ".quit\n"
+        "select 'after quit' as never;\n"
+    )
+    proc = bimo("sql", "--warehouse", str(small_wh.warehouse), stdin=script)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "main.t" in out
+    assert "x2" in out and "x1" not in out
+    assert "main.t" in out and "DECIMAL(18,2)" in out and "DATE" in out  # .schema t
+    assert "no table named nope" in out
+    assert "error: read_csv() is not allowed" in out
+    assert "unknown command '.bogus'" in out
+    assert "after quit" not in out
+
+
+def test_interactive_prompt_ends_at_end_of_input(small_wh):
+    proc = bimo("sql", "--warehouse", str(small_wh.warehouse), stdin="select 41 + 1 as answer")
+    assert proc.returncode == 0 and "42" in proc.stdout
+
+
+def test_interactive_prompt_keeps_history_on_a_terminal(small_wh, tmp_path, monkeypatch):
+    import builtins
+    import io
+
+    from bimo.sql_shell import Shell
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    lines = iter(["select 7 as seven;", ".quit"])
+    monkeypatch.setattr(builtins, "input", lambda prompt="": next(lines))
+    monkeypatch.setenv("BIMO_SQL_HISTORY", str(tmp_path / "history"))
+    out = io.StringIO()
+    assert Shell(small_wh, limit=10, timeout_s=10, stdin=Terminal(), out=out).run() == 0
+    assert "7" in out.getvalue() and (tmp_path / "history").exists()
+
+
+# --- quarantine ------------------------------------------------------------------------------
+
+
+def test_quarantine_lists_reasons_then_examples(capsys, raw_wh):
+    wh = ["--warehouse", str(raw_wh.warehouse)]
+    code, out, _ = run_main(capsys, "quarantine", *wh, "--format", "json")
+    assert code == 0
+    report = json.loads(out)
+    sources = {r["source"] for r in report["reasons"]}
+    assert {"bimo-gateway", "saas-invoices"} <= sources
+    assert all(r["rows"] >= 1 and r["reason"] for r in report["reasons"])
+    assert report["examples"] and all(e["file"] and e["line"] is not None
+                                      for e in report["examples"])  # fmt: skip
+    code, out, _ = run_main(capsys, "quarantine", *wh, "--source", "saas-invoices", "--limit", "5")
+    assert code == 0 and "Quarantined records for saas-invoices: 1" in out
+    assert re.search(r"invoices-2026-10\.csv:\d+  saas-invoices  bad row", out)
+    assert "bimo-gateway" not in out
+    code, out, _ = run_main(capsys, "quarantine", *wh, "--source", "oci")
+    assert code == 0 and "no quarantined records for oci" in out
+
+
+# --- run / backfill --------------------------------------------------------------------------
+
+
+def test_backfill_sources_map_to_loads():
+    from bimo.cli import SOURCES
+    from bimo.dagster_runs import loads_for
+    from bimo.source_health import SOURCE_NAMES
+
+    assert set(SOURCE_NAMES) == set(SOURCES)  # status and backfill cover every loadable source
+    assert loads_for("litellm") == ["gateway"]
+    assert loads_for("aws-cur") == loads_for("openai-usage") == ["billing"]
+    assert loads_for("zoom-users") == loads_for("saas-invoices") == ["saas"]
+    assert loads_for("all") is None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "2026-10-05", "--end", "2026-10-01"], "is after --end"),
+        (["--start", "2020-01-01", "--end", "2020-01-02"], "before the first partition"),
+        (["--start", "2026-10-01", "--end", "2999-01-01"], "is in the future"),
+    ],
+)
+def test_run_refuses_bad_ranges(capsys, tmp_path, args, message):
+    code, _, err = run_main(capsys, "run", *args, "--warehouse", str(tmp_path / "w.duckdb"))
+    assert code == 2 and message in err
+
+
+def marts_checksums(warehouse: Path) -> dict[str, tuple[int, str]]:
+    """Row count and a hash over the sorted rows of every marts table."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = [r[0] for r in con.sql(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+        ).fetchall()]  # fmt: skip
+        return {
+            name: con.sql(
+                f"select count(*), md5(coalesce(string_agg(r, '\n' order by r), '')) "
+                f"from (select t::varchar as r from marts.{name} t)"
+            ).fetchall()[0]
+            for name in tables
+        }
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_backfill_twice_changes_nothing(tmp_path, landing):
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster_home" / "dagster.yaml", dagster_home)
+    env = {"DAGSTER_HOME": str(dagster_home), "BIMO_LANDING_DIR": str(landing)}
+    warehouse = tmp_path / "warehouse.duckdb"
+    args = ["backfill", "--source", "all", "--start", DEMO_START.isoformat(),
+            "--end", END.isoformat(), "--warehouse", str(warehouse)]  # fmt: skip
+    first = bimo(*args, env=env, timeout=900)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "bimo_billing" in first.stdout and "bimo_daily" in first.stdout
+    assert "succeeded" in first.stdout and "done in" in first.stdout
+    before = marts_checksums(warehouse)
+    assert before["fct_daily_cost"][0] > 0 and before["fct_llm_requests"][0] > 0
+    second = bimo(*args, env=env, timeout=900)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert marts_checksums(warehouse) == before
+    status = bimo("status", "--warehouse", str(warehouse), "--as-of", "2026-11-01")
+    assert status.returncode == 0, status.stdout
+
+
+@pytest.mark.slow
+def test_backfill_of_one_source_runs_its_load_and_the_marts_only():
+    from orchestration.run import job_assets
+
+    whole = job_assets("bimo_daily")
+    gateway = job_assets("bimo_daily", ["gateway"])
+    billing = job_assets("bimo_daily", ["billing"])
+    prefixes = {k.path[0] for k in gateway}
+    assert "raw_gateway" in prefixes and "raw_saas" not in prefixes and "marts" in prefixes
+    assert not {k.path[0] for k in billing} & {"raw_gateway", "raw_saas"}
+    assert set(billing) < set(gateway) < set(whole)
+
+
+# --- ui --------------------------------------------------------------------------------------
+
+
+def test_ui_binds_both_servers_to_localhost():
+    from bimo.ui import services
+
+    dagster, dashboard = services()
+    assert dagster.command[1:3] == ["dev", "-w"] and "127.0.0.1" in dagster.command
+    assert dagster.command[-2:] == ["-p", "3000"] and dagster.url == "http://127.0.0.1:3000"
+    assert dashboard.command[1] == "run" and dashboard.command[2].endswith("streamlit_app.py")
+    assert dashboard.command[dashboard.command.index("--server.address") + 1] == "127.0.0.1"
+    assert dashboard.command[dashboard.command.index("--server.port") + 1] == "8501"
+
+
+SUPERVISE = """
+import sys
+from bimo.ui import Service, supervise
+sleeper = [sys.executable, "-c", "import time; time.sleep(120)"]
+quitter = [sys.executable, "-c", "import sys, time; time.sleep(float(sys.argv[1])); sys.exit(3)"]
+second = quitter + [sys.argv[1]] if len(sys.argv) > 1 else sleeper
+items = [Service("one", "http://127.0.0.1:1", sleeper), Service("two", "http://x:2", second)]
+sys.exit(supervise(items, echo=lambda m: print(m, flush=True)))
+"""
+
+
+def _pids(text: str) -> list[int]:
+    return [int(p) for p in re.findall(r"\(pid (\d+)\)", text)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_ui_ctrl_c_stops_both(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", SUPERVISE], stdout=subprocess.PIPE, text=True,
+                            cwd=PROJECT_ROOT)  # fmt: skip
+    lines = [proc.stdout.readline() for _ in range(3)]
+    pids = _pids("".join(lines))
+    assert len(pids) == 2 and all(_alive(p) for p in pids)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=20) == 0
+    assert "stopped" in proc.stdout.read()
+    deadline = time.monotonic() + 5
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids)
+
+
+def test_ui_stops_the_other_when_one_exits():
+    proc = subprocess.run([sys.executable, "-c", SUPERVISE, "0.5"], capture_output=True, text=True,
+                          cwd=PROJECT_ROOT, timeout=30)  # fmt: skip
+    assert proc.returncode == 3
+    assert "two exited with code 3; stopping the others" in proc.stdout
+    assert not any(_alive(p) for p in _pids(proc.stdout))
+
+
+# --- help ------------------------------------------------------------------------------------
+
+
+def test_help_lists_every_subcommand_with_examples():
+    out = bimo("--help").stdout
+    commands = ("generate", "load", "build", "sql", "status", "quarantine", "run", "backfill",
+                "ui", "demo", "summary", "detect-anomalies", "forecast", "anomalies")  # fmt: skip
+    listed = re.search(r"\{([^}]*)\}", out).group(1).split(",")
+    assert set(commands) <= set(listed)
+    for command in commands:
+        assert re.search(rf"^\s+{re.escape(command)}\s", out, re.MULTILINE), command
+    for command in ("sql", "status", "quarantine", "run", "backfill", "ui"):
+        text = bimo(command, "--help").stdout
+        assert "example" in text and f"bimo {command}" in text, command
