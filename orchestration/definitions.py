@@ -10,18 +10,18 @@ from orchestration.defs.analytics import (
     cost_projections,
     forecast_accuracy,
 )
-from orchestration.defs.automation import billing_job, billing_schedule, daily_job, daily_schedule
+from orchestration.defs.automation import JOBS, SCHEDULES, with_freshness
 from orchestration.defs.billing import billing_assets, reconciliation_variance
+from orchestration.defs.checks import ASSET_CHECKS
 from orchestration.defs.dbt import bimo_dbt_assets, dbt_resource
 from orchestration.defs.ingestion import gateway_log_assets
 from orchestration.defs.insights import insights
 from orchestration.defs.saas import saas_assets
+from orchestration.defs.sensors import SENSORS
 
 defs = dg.Definitions(
     assets=[
-        gateway_log_assets,
-        billing_assets,
-        saas_assets,
+        *with_freshness(gateway_log_assets, billing_assets, saas_assets),
         bimo_dbt_assets,
         cost_anomalies,
         cost_forecast,
@@ -31,9 +31,9 @@ defs = dg.Definitions(
         alerts,
         insights,
     ],
-    asset_checks=[reconciliation_variance],
-    jobs=[daily_job, billing_job],
-    schedules=[daily_schedule, billing_schedule],
-    sensors=[alert_delivery_sensor],
+    asset_checks=[reconciliation_variance, *ASSET_CHECKS],
+    jobs=JOBS,
+    schedules=SCHEDULES,
+    sensors=[alert_delivery_sensor, *SENSORS],
     resources={"dlt": DagsterDltResource(), "dbt": dbt_resource()},
 )

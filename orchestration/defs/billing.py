@@ -2,7 +2,7 @@
 into `raw_billing.*`, monthly partitioned (a billing month reloads or backfills on its own)."""
 
 import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -62,6 +62,7 @@ def in_window(parse, start: datetime, end: datetime):
     partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="warehouse_writer",
+    retry_policy=dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL),
 )
 def billing_assets(context: dg.AssetExecutionContext):
     """Parse the window's billing exports and pull the AI cost/usage APIs (when their admin
@@ -128,8 +129,3 @@ def reconciliation_variance() -> dg.AssetCheckResult:
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"threshold": threshold, "months_over": len(rows), "worst": "\n".join(worst)},
     )
-
-
-def current_month(today: date | None = None) -> str:
-    today = today or datetime.now(UTC).date()
-    return today.replace(day=1).isoformat()

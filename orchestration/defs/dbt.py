@@ -1,20 +1,34 @@
-"""dbt assets: staging → intermediate → marts, built in one `dbt build` under the writer lock."""
+"""dbt assets: staging → intermediate → marts, built in one `dbt build` under the writer lock;
+dbt tests are asset checks, and each built model reports its rows, date range and first rows."""
 
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
-from bimo.settings import get_settings
-from bimo.warehouse import publish_snapshot, writer_lock
+from bimo.settings import Settings, get_settings
+from bimo.warehouse import connect_with_retry, publish_snapshot, writer_lock
 from ingestion.tables import ensure_raw_tables
 from orchestration.defs.dbt_project import DBT_EXECUTABLE, dbt_project, ensure_manifest
+from orchestration.defs.metadata import date_columns, table_metadata
+
+LAYERS = {"staging": "Staging", "intermediate": "Intermediate", "marts": "Mart"}
 
 
 class BimoDbtTranslator(DagsterDbtTranslator):
-    """Models are keyed `<schema>/<model>`; sources keep `<source>/<table>` (= the dlt keys)."""
+    """Models are keyed `<schema>/<model>`; sources keep `<source>/<table>` (= the dlt keys).
+    Every dbt data test is an asset check on the model it tests."""
+
+    def __init__(self) -> None:
+        super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
@@ -29,7 +43,39 @@ class BimoDbtTranslator(DagsterDbtTranslator):
             group_name="warehouse",
             owners=["team:data"],
             kinds=kinds,
+            description=describe(node, manifest, spec.description or ""),
         )
+
+
+def describe(node: Mapping[str, Any], manifest: Mapping[str, Any], default: str) -> str:
+    """The model's dbt description; for an undocumented one, the comment that opens its SQL (or
+    its layer) and its parents, instead of dagster-dbt's bare "dbt model <name>"."""
+    if node.get("description"):
+        return default
+    parents = sorted(
+        {
+            manifest["nodes"].get(p, manifest["sources"].get(p, {})).get("name", p)
+            for p in node.get("depends_on", {}).get("nodes", [])
+        }
+    )
+    materialized = node["config"].get("materialized", node["resource_type"])
+    text = opening_comment(node.get("raw_code") or "") or (
+        f"{LAYERS.get(node['schema'], 'dbt')} {materialized} `{node['name']}`."
+    )
+    if parents:
+        text += f"\n\nBuilt from {', '.join(f'`{p}`' for p in parents)}."
+    generic = f"dbt {node['resource_type']} {node['name']}"
+    return text + default.removeprefix(generic) if default.startswith(generic) else text
+
+
+def opening_comment(sql: str) -> str:
+    """The `--` comment lines a SQL file starts with, as one paragraph."""
+    lines = []
+    for line in sql.strip().splitlines():
+        if not line.strip().startswith("--"):
+            break
+        lines.append(line.strip().removeprefix("--").strip())
+    return " ".join(lines).strip()
 
 
 def dbt_resource() -> DbtCliResource:
@@ -48,5 +94,43 @@ def bimo_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> I
         # dbt runs in a subprocess that inherits this environment: give it the resolved path.
         os.environ["BIMO_WAREHOUSE"] = str(settings.warehouse)
         ensure_raw_tables(settings)
-        yield from dbt.cli(["build"], context=context).stream()
-        publish_snapshot(settings, locked=True)
+        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+        # dbt holds the warehouse until it exits: read the built tables after it, then report.
+        events = list(invocation.stream())
+        events = with_model_metadata(context, settings, events)
+        if invocation.is_successful():
+            publish_snapshot(settings, locked=True)
+    yield from events
+    if not invocation.is_successful():
+        raise invocation.get_error() or dg.Failure("dbt build failed")
+
+
+def with_model_metadata(
+    context: dg.AssetExecutionContext, settings: Settings, events: list
+) -> list:
+    """Add row count, date range and a 5-row preview to each built model's Output (the caller
+    holds the writer lock; dbt has exited)."""
+    outputs = [e for e in events if isinstance(e, dg.Output)]
+    if not outputs:
+        return events
+    keys = {e.output_name: context.asset_key_for_output(e.output_name) for e in outputs}
+    con = connect_with_retry(settings.warehouse)
+    try:
+        dates = date_columns(con, sorted({k.path[0] for k in keys.values()}))
+        extra = {}
+        for name, key in keys.items():
+            schema, table = key.path
+            try:
+                extra[name] = table_metadata(
+                    con, f'"{schema}"."{table}"', date_column=dates.get((schema, table))
+                )
+            except Exception as exc:  # metadata must never fail a build
+                context.log.warning(f"no metadata for {key.to_user_string()}: {exc}")
+    finally:
+        con.close()
+    return [
+        e.with_metadata({**e.metadata, **extra[e.output_name]})
+        if isinstance(e, dg.Output) and e.output_name in extra
+        else e
+        for e in events
+    ]

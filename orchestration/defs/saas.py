@@ -94,6 +94,7 @@ def covers(source: str, saved_day: date, pulled_day: date) -> bool:
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="warehouse_writer",
+    retry_policy=dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL),
 )
 def saas_assets(context: dg.AssetExecutionContext):
     """Load the window's saved seat snapshots and invoices, pull the latest day live from each

@@ -1,0 +1,606 @@
+"""Operating Bimo in Dagster: the asset graph snapshot, schedules, the landing sensor, raw-table
+checks, materialisation metadata, and readers and writers running at the same time."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from bimo.settings import get_settings
+from orchestration.definitions import defs
+from orchestration.defs import automation, checks, metadata, sensors
+from orchestration.defs.dbt_project import dbt_project
+from orchestration.run import PARTITION_RANGE_END, PARTITION_RANGE_START
+
+BIMO = str(Path(sys.executable).parent / "bimo")
+
+# (key, group, kinds, partitions): change it only with the graph, on purpose.
+EXPECTED_GRAPH = [
+    ("analytics/alerts", "analytics", "duckdb,polars", None),
+    ("analytics/budget_status", "analytics", "duckdb,polars", None),
+    ("analytics/cost_anomalies", "analytics", "duckdb,polars,statsforecast", None),
+    ("analytics/cost_forecast", "analytics", "duckdb,polars,statsforecast", None),
+    ("analytics/cost_projections", "analytics", "duckdb,polars", None),
+    ("analytics/forecast_accuracy", "analytics", "duckdb,polars,statsforecast", None),
+    ("analytics/insights", "analytics", "duckdb,polars", None),
+    ("intermediate/int_billing_line_items_usd", "warehouse", "dbt,duckdb", None),
+    ("intermediate/int_llm_prices", "warehouse", "dbt,duckdb", None),
+    ("intermediate/int_llm_requests_priced", "warehouse", "dbt,duckdb", None),
+    ("intermediate/int_llm_requests_unioned", "warehouse", "dbt,duckdb", None),
+    ("intermediate/int_model_catalogue_ids", "warehouse", "dbt,duckdb", None),
+    ("intermediate/int_model_prices", "warehouse", "dbt,duckdb,python", None),
+    ("intermediate/int_priced_model_keys", "warehouse", "dbt,duckdb", None),
+    ("intermediate/int_saas_seat_prices", "warehouse", "dbt,duckdb", None),
+    ("marts/fct_cost_line_items", "warehouse", "dbt,duckdb", None),
+    ("marts/fct_daily_cost", "warehouse", "dbt,duckdb", None),
+    ("marts/fct_llm_requests", "warehouse", "dbt,duckdb", None),
+    ("marts/fct_llm_usage_daily", "warehouse", "dbt,duckdb", None),
+    ("marts/fct_reconciliation", "warehouse", "dbt,duckdb", None),
+    ("marts/fct_saas_idle_seats", "warehouse", "dbt,duckdb", None),
+    ("marts/fct_saas_seats_daily", "warehouse", "dbt,duckdb", None),
+    ("raw_billing/ai_usage", "ingestion", "dlt,duckdb", "monthly"),
+    ("raw_billing/api_coverage", "ingestion", "dlt,duckdb", "monthly"),
+    ("raw_billing/line_items", "ingestion", "dlt,duckdb", "monthly"),
+    ("raw_gateway/bimo_gateway_requests", "ingestion", "dlt,duckdb", "daily"),
+    ("raw_gateway/cli_log_usage", "ingestion", "dlt,duckdb", "daily"),
+    ("raw_gateway/litellm_spend_logs", "ingestion", "dlt,duckdb", "daily"),
+    ("raw_gateway/otel_genai_spans", "ingestion", "dlt,duckdb", "daily"),
+    ("raw_saas/copilot_billing", "ingestion", "dlt,duckdb", "daily"),
+    ("raw_saas/copilot_seats", "ingestion", "dlt,duckdb", "daily"),
+    ("raw_saas/github_billing_usage", "ingestion", "dlt,duckdb", "daily"),
+    ("raw_saas/invoices", "ingestion", "dlt,duckdb", "daily"),
+    ("raw_saas/slack_billable", "ingestion", "dlt,duckdb", "daily"),
+    ("raw_saas/zoom_daily_report", "ingestion", "dlt,duckdb", "daily"),
+    ("raw_saas/zoom_users", "ingestion", "dlt,duckdb", "daily"),
+    ("reference/fx_rates", "warehouse", "dbt,duckdb", None),
+    ("reference/price_overrides", "warehouse", "dbt,duckdb", None),
+    ("reference/provider_aliases", "warehouse", "dbt,duckdb", None),
+    ("reference/saas_seat_prices", "warehouse", "dbt,duckdb", None),
+    ("reference/saas_vendor_aliases", "warehouse", "dbt,duckdb", None),
+    ("staging/stg_billing__ai_usage", "warehouse", "dbt,duckdb", None),
+    ("staging/stg_billing__line_items", "warehouse", "dbt,duckdb", None),
+    ("staging/stg_gateway__bimo_requests", "warehouse", "dbt,duckdb", None),
+    ("staging/stg_gateway__cli_usage", "warehouse", "dbt,duckdb", None),
+    ("staging/stg_gateway__litellm_spend_logs", "warehouse", "dbt,duckdb", None),
+    ("staging/stg_gateway__otel_spans", "warehouse", "dbt,duckdb", None),
+    ("staging/stg_saas__copilot_billing", "warehouse", "dbt,duckdb", None),
+    ("staging/stg_saas__github_billing_usage", "warehouse", "dbt,duckdb", None),
+    ("staging/stg_saas__invoices", "warehouse", "dbt,duckdb", None),
+    ("staging/stg_saas__seats", "warehouse", "dbt,duckdb", None),
+    ("staging/stg_saas__zoom_daily_report", "warehouse", "dbt,duckdb", None),
+]
+VOLUME, FRESH, QUAR = "row_volume", "data_freshness", "quarantined_rows"
+EXPECTED_CHECKS = {  # the checks that are not dbt tests
+    "marts/fct_reconciliation": {"reconciliation_variance"},
+    "raw_billing/ai_usage": {FRESH, VOLUME},
+    "raw_billing/line_items": {FRESH, QUAR, VOLUME},
+    "raw_gateway/bimo_gateway_requests": {FRESH, QUAR, VOLUME},
+    "raw_gateway/cli_log_usage": {FRESH, QUAR, VOLUME},
+    "raw_gateway/litellm_spend_logs": {FRESH, QUAR, VOLUME},
+    "raw_gateway/otel_genai_spans": {FRESH, QUAR, VOLUME},
+    "raw_saas/copilot_billing": {FRESH, QUAR, VOLUME},
+    "raw_saas/copilot_seats": {FRESH, QUAR, VOLUME},
+    "raw_saas/github_billing_usage": {FRESH, QUAR, VOLUME},
+    "raw_saas/invoices": {FRESH, QUAR},
+    "raw_saas/slack_billable": {FRESH, QUAR, VOLUME},
+    "raw_saas/zoom_daily_report": {FRESH, QUAR},
+    "raw_saas/zoom_users": {FRESH, QUAR, VOLUME},
+}
+
+
+def _partitions(node) -> str | None:
+    if node.partitions_def is None:
+        return None
+    return type(node.partitions_def).__name__.removesuffix("PartitionsDefinition").lower()
+
+
+# -- the graph -------------------------------------------------------------------------------
+
+
+def test_asset_graph_snapshot():
+    graph = defs.resolve_asset_graph()
+    actual = [
+        (k.to_user_string(), n.group_name, ",".join(sorted(n.kinds)), _partitions(n))
+        for k in sorted(graph.get_all_asset_keys())
+        for n in [graph.get(k)]
+    ]
+    assert actual == EXPECTED_GRAPH
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.owners and (node.description or "").strip(), key
+        assert not (node.description or "").startswith("dbt model "), key  # always described
+        assert (node.freshness_policy is not None) == (key.path[0].startswith("raw_")), key
+
+
+def test_checks_snapshot_and_every_dbt_test_is_a_check():
+    graph = defs.resolve_asset_graph()
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    dbt_tests = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "test"}
+    found: dict[str, set[str]] = {}
+    for check in graph.asset_check_keys:
+        if check.name not in dbt_tests:
+            found.setdefault(check.asset_key.to_user_string(), set()).add(check.name)
+    assert found == EXPECTED_CHECKS
+    assert dbt_tests and dbt_tests <= {c.name for c in graph.asset_check_keys}
+
+
+def test_jobs_schedules_and_sensors_are_registered():
+    dg.Definitions.validate_loadable(defs)
+    assert {j.name for j in defs.jobs} >= {"bimo_daily", "bimo_gateway", "bimo_billing"}
+    assert {s.name for s in defs.schedules} == {
+        "bimo_daily_schedule",
+        "bimo_gateway_hourly",
+        "billing_schedule",
+    }
+    assert {s.name for s in defs.sensors} >= {"bimo_landing", "bimo_marts_after_billing"}
+    gateway = defs.resolve_job_def("bimo_gateway").asset_layer.selected_asset_keys
+    paths = {k.to_user_string() for k in gateway}
+    assert "marts/fct_llm_requests" in paths and "analytics/alerts" in paths
+    assert not any(p.startswith(("raw_saas", "raw_billing")) for p in paths)
+    assert "analytics/cost_forecast" not in paths  # forecasts read complete days: nightly
+    daily = defs.resolve_job_def("bimo_daily").asset_layer.selected_asset_keys
+    assert not any(k.path[0] == "raw_billing" for k in daily)
+    marts = defs.resolve_job_def("bimo_marts").asset_layer.selected_asset_keys
+    assert {k.path[0] for k in marts} == {"reference", "staging", "intermediate", "marts"} | {
+        "analytics"
+    }
+
+
+def test_source_loads_retry_with_exponential_backoff():
+    graph = defs.resolve_asset_graph()
+    for dataset in ("raw_gateway", "raw_billing", "raw_saas"):
+        key = next(k for k in graph.get_all_asset_keys() if k.path[0] == dataset)
+        policy = graph.assets_def_for_key(key).node_def.retry_policy
+        assert policy is not None and policy.max_retries == 3, dataset
+        assert policy.backoff == dg.Backoff.EXPONENTIAL and policy.delay == 30, dataset
+
+
+# -- schedules -------------------------------------------------------------------------------
+
+
+def _tick(schedule, when: datetime, instance=None) -> list[dg.RunRequest] | dg.SkipReason:
+    result = schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=when))
+    return [result] if isinstance(result, dg.RunRequest) else result
+
+
+def test_nightly_run_loads_yesterday_as_a_complete_day():
+    (request,) = _tick(automation.daily_schedule, datetime(2026, 11, 3, 2, tzinfo=UTC))
+    assert request.partition_key == "2026-11-02"
+
+
+def test_hourly_gateway_run_loads_today_and_never_piles_up():
+    when = datetime(2026, 11, 3, 9, 15, tzinfo=UTC)
+    with dg.instance_for_test() as instance:
+        (request,) = _tick(automation.gateway_schedule, when, instance)
+        assert request.partition_key == "2026-11-03"
+        instance.add_run(
+            dg.DagsterRun(
+                job_name="bimo_gateway", run_id="running-run", status=dg.DagsterRunStatus.STARTED
+            )
+        )
+        skipped = _tick(automation.gateway_schedule, when, instance)
+    assert isinstance(skipped, dg.SkipReason) and "running-run" in skipped.skip_message
+
+
+def test_billing_run_reloads_last_month_in_a_months_first_days():
+    (early,) = _tick(automation.billing_schedule, datetime(2026, 11, 3, 1, tzinfo=UTC))
+    assert early.partition_key_range == dg.PartitionKeyRange("2026-10-01", "2026-11-01")
+    (late,) = _tick(automation.billing_schedule, datetime(2026, 11, 9, 1, tzinfo=UTC))
+    assert late.partition_key == "2026-11-01"
+
+
+# -- the landing sensor ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def landing(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    monkeypatch.setenv("BIMO_LANDING_DIR", str(folder))
+    monkeypatch.setenv("BIMO_LANDING_SETTLE_SECONDS", "0")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def _write(path: Path, text: str = "{}\n") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def _sense(
+    instance, cursor: str | None = None
+) -> tuple[list[dg.RunRequest], str | None, str | None]:
+    context = dg.build_sensor_context(instance=instance, cursor=cursor)
+    result = sensors.landing_sensor(context)
+    if isinstance(result, dg.SkipReason):
+        return [], cursor, result.skip_message
+    return list(result.run_requests), result.cursor, None
+
+
+def _ranges(requests: list[dg.RunRequest]) -> dict[str, tuple[str, str]]:
+    out = {}
+    for r in requests:
+        keys = r.partition_key_range or dg.PartitionKeyRange(r.partition_key, r.partition_key)
+        out[r.job_name] = (keys.start, keys.end)
+    return out
+
+
+def test_landing_sensor_launches_the_right_job_for_new_files(landing, instance):
+    _write(landing / "bimo-gateway" / "requests-2026-10-30.jsonl")
+    _write(landing / "litellm" / "nested" / "spend-logs-2026-10-28.json")
+    _write(landing / "bimo-gateway" / "README.md")  # not a log file
+    _write(landing / ".remote" / "bimo-gateway" / "x-2026-01-01.jsonl")  # the CLI's URL cache
+    requests, cursor, _ = _sense(instance)
+    assert _ranges(requests) == {"bimo_gateway": ("2026-10-27", "2026-10-30")}
+    assert requests[0].tags["bimo/trigger"] == "landing"
+
+    assert _sense(instance, cursor)[0] == []  # nothing new: no run
+
+    _write(landing / "billing" / "aws-cur" / "cur" / "BILLING_PERIOD=2026-09" / "part-1.csv.gz")
+    _write(landing / "billing" / "focus-gcp" / "acme_focus_202610_20261101T070000Z.csv")
+    _write(landing / "billing" / "unknown-tool" / "2026-01.csv")  # not a billing source
+    requests, cursor, _ = _sense(instance, cursor)
+    assert _ranges(requests) == {"bimo_billing": ("2026-09-01", "2026-10-01")}
+
+    # SaaS snapshots: the whole day (bimo_daily), which also covers new logs of those days
+    _write(landing / "saas" / "slack-billable" / "2026-11-02.jsonl")
+    _write(landing / "cli-log" / "usage-2026-11-01.jsonl")
+    requests, cursor, _ = _sense(instance, cursor)
+    assert _ranges(requests) == {"bimo_daily": ("2026-10-31", "2026-11-02")}
+    assert len({r.run_key for r in requests}) == len(requests)
+
+
+def test_landing_sensor_sees_copies_that_keep_an_old_mtime(landing, instance):
+    _write(landing / "otel-genai" / "traces-2026-10-01.jsonl")
+    _, cursor, _ = _sense(instance)
+    copied = _write(landing / "otel-genai" / "traces-2026-09-15.jsonl")
+    os.utime(copied, (1_600_000_000, 1_600_000_000))  # `cp -p`: mtime from 2020
+    requests, _, _ = _sense(instance, cursor)
+    assert _ranges(requests) == {"bimo_gateway": ("2026-09-14", "2026-09-15")}
+
+
+def test_landing_sensor_waits_for_files_to_settle(landing, instance, monkeypatch):
+    _write(landing / "bimo-gateway" / "requests-2026-10-30.jsonl")
+    monkeypatch.setenv("BIMO_LANDING_SETTLE_SECONDS", "3600")
+    requests, cursor, skipped = _sense(instance)
+    assert requests == [] and cursor is None and "no new files" in skipped
+    monkeypatch.setenv("BIMO_LANDING_SETTLE_SECONDS", "0")
+    assert _ranges(_sense(instance)[0]) == {"bimo_gateway": ("2026-10-29", "2026-10-30")}
+
+
+def test_landing_sensor_clips_to_existing_partitions(landing, instance):
+    _write(landing / "litellm" / "spend-logs-2019-05-01.json")  # before BIMO_START_DATE
+    requests, cursor, _ = _sense(instance)
+    assert requests == [] and cursor is not None  # seen, nothing to load
+
+
+def test_landing_sensor_waits_while_the_run_it_would_start_is_active(landing):
+    _write(landing / "bimo-gateway" / "requests-2026-10-30.jsonl")
+    with dg.instance_for_test() as instance:
+        instance.add_run(
+            dg.DagsterRun(
+                job_name="bimo_gateway", run_id="busy", status=dg.DagsterRunStatus.STARTED
+            )
+        )
+        requests, cursor, skipped = _sense(instance)
+        assert requests == [] and cursor is None and "wait for run busy" in skipped
+        instance.report_run_canceled(instance.get_run_by_id("busy"))
+        assert _ranges(_sense(instance)[0]) == {"bimo_gateway": ("2026-10-29", "2026-10-30")}
+
+
+def test_file_days_and_billing_months():
+    changed = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp() * 1e9)
+    assert sensors.file_day(Path("a/requests-2026-10-30.jsonl"), changed) == date(2026, 10, 30)
+    assert sensors.file_day(Path("a/gateway.jsonl"), changed) == date(2026, 11, 20)
+    month = sensors.billing_month
+    assert month(Path("x/BILLING_PERIOD=2024-05/cur2-00001.csv"), changed) == date(2024, 5, 1)
+    assert month(Path("20231101-20231201/4b7f/cur-00001.csv"), changed) == date(2023, 11, 1)
+    assert month(Path("acme_focus_202610_20261101T070000Z.csv"), changed) == date(2026, 10, 1)
+    assert month(Path("invoices-2026-10.csv"), changed) == date(2026, 10, 1)
+    assert month(Path("export-99999999.csv"), changed) == date(2026, 11, 1)
+
+
+def test_marts_are_rebuilt_after_an_unscheduled_billing_load():
+    with dg.instance_for_test() as instance:
+
+        def evaluate(tags: dict) -> dg.RunRequest | dg.SkipReason:
+            run = dg.DagsterRun(job_name="bimo_billing", run_id=f"r{len(tags)}", tags=tags)
+            event = dg.DagsterEvent(event_type_value="PIPELINE_SUCCESS", job_name="bimo_billing")
+            context = dg.build_run_status_sensor_context(
+                sensor_name="bimo_marts_after_billing",
+                dagster_event=event,
+                dagster_instance=instance,
+                dagster_run=run,
+            )
+            return sensors.marts_after_billing(context)
+
+        assert isinstance(evaluate({"bimo/trigger": "landing"}), dg.RunRequest)
+        skipped = evaluate({"dagster/schedule_name": "billing_schedule"})
+    assert isinstance(skipped, dg.SkipReason)
+
+
+# -- raw-table checks (on a small DuckDB, no Dagster run) ------------------------------------
+
+
+def _raw(name: str) -> checks.RawTable:
+    return next(t for t in checks.RAW_TABLES if "/".join(t.key.path) == name)
+
+
+@pytest.fixture
+def con():
+    con = duckdb.connect()
+    con.execute("create schema raw_gateway")
+    con.execute(
+        "create table raw_gateway.bimo_gateway_requests "
+        "(request_id varchar, started_at timestamptz)"
+    )
+    con.execute(
+        "create table raw_gateway.quarantine "
+        "(source varchar, file varchar, line bigint, reason varchar, quarantined_at timestamptz)"
+    )
+    yield con
+    con.close()
+
+
+def _days(con, counts: dict[date, int]) -> None:
+    for day, n in counts.items():
+        con.execute(
+            "insert into raw_gateway.bimo_gateway_requests select 'r' || i, "
+            "(?::date + interval 12 hour)::timestamptz from range(?) t(i)",
+            [day, n],
+        )
+
+
+TODAY = date(2026, 11, 10)
+
+
+def test_row_volume_warns_on_a_drop_against_the_trailing_average(con):
+    t = _raw("raw_gateway/bimo_gateway_requests")
+    _days(con, {TODAY - timedelta(days=d): 100 for d in range(2, 10)})
+    _days(con, {TODAY - timedelta(days=4): 900})  # a spike in the window does not raise the bar
+    _days(con, {TODAY - timedelta(days=1): 30, TODAY: 5})  # today is partial: not judged
+    result = checks.check_volume(con, t, TODAY, drop_pct=50, window_days=7)
+    meta = {k: v.value for k, v in result.metadata.items()}
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN
+    assert meta["day"] == "2026-11-09" and meta["rows"] == 30 and meta["drop_pct"] == 70.0
+    assert checks.check_volume(con, t, TODAY, drop_pct=75, window_days=7).passed
+
+
+def test_row_volume_compares_a_day_with_the_same_weekday(con):
+    t = _raw("raw_gateway/bimo_gateway_requests")
+    sunday = date(2026, 11, 8)
+    history = [sunday - timedelta(days=d) for d in range(1, 29)]
+    _days(con, {d: 20 if d.weekday() >= 5 else 100 for d in history} | {sunday: 16})
+    quiet = checks.check_volume(con, t, sunday + timedelta(days=1), drop_pct=50, window_days=28)
+    meta = {k: v.value for k, v in quiet.metadata.items()}
+    assert quiet.passed and meta["baseline"] == "same weekday" and meta["baseline_days"] == 4
+    assert meta["baseline_rows"] == 20.0 and meta["drop_pct"] == 20.0
+    con.execute(
+        "delete from raw_gateway.bimo_gateway_requests where started_at::date = ?", [sunday]
+    )
+    _days(con, {sunday: 4})
+    assert not checks.check_volume(con, t, sunday + timedelta(days=1), drop_pct=50).passed
+
+
+def test_row_volume_needs_history(con):
+    t = _raw("raw_gateway/bimo_gateway_requests")
+    _days(con, {TODAY - timedelta(days=2): 100, TODAY - timedelta(days=1): 1})
+    result = checks.check_volume(con, t, TODAY, drop_pct=50, window_days=7)
+    assert result.passed and "history" in result.metadata["note"].value
+
+
+def test_row_volume_leaves_provisional_days_alone(con):
+    t = checks.RawTable(
+        "raw_gateway",
+        "bimo_gateway_requests",
+        _raw("raw_gateway/bimo_gateway_requests").day,
+        provisional_days=2,
+    )
+    _days(con, {TODAY - timedelta(days=d): 100 for d in range(3, 10)})
+    _days(con, {TODAY - timedelta(days=2): 10, TODAY - timedelta(days=1): 20})
+    result = checks.check_volume(con, t, TODAY, drop_pct=50, window_days=7)
+    assert result.passed and result.metadata["day"].value == "2026-11-07"
+
+
+def test_data_freshness_uses_the_expected_lag_of_the_source(con):
+    t = _raw("raw_gateway/bimo_gateway_requests")
+    _days(con, {TODAY - timedelta(days=3): 10})
+    late = checks.check_freshness(con, t, TODAY)
+    assert not late.passed and late.metadata["lag_days"].value == 3
+    assert late.metadata["expected_lag_days"].value == 1
+    _days(con, {TODAY - timedelta(days=1): 10})
+    assert checks.check_freshness(con, t, TODAY).passed
+    lag = {
+        k: automation.expectation(dg.AssetKey(k.split("/"))).data_lag_days
+        for k in (
+            "raw_gateway/litellm_spend_logs",
+            "raw_gateway/cli_log_usage",
+            "raw_saas/invoices",
+        )
+    }
+    assert lag == {
+        "raw_gateway/litellm_spend_logs": 1,
+        "raw_gateway/cli_log_usage": 3,
+        "raw_saas/invoices": 62,
+    }
+
+
+def test_quarantine_reports_the_last_load_and_the_total(con):
+    t = _raw("raw_gateway/bimo_gateway_requests")
+    since = datetime(2026, 11, 10, 3, tzinfo=UTC)
+    rows = [
+        ("bimo-gateway", "a.jsonl", 1, "bad json", since - timedelta(days=1)),
+        ("bimo-gateway", "b.jsonl", 4, "missing timestamp", since + timedelta(minutes=1)),
+        ("bimo-gateway", "b.jsonl", 9, "missing timestamp", since + timedelta(minutes=1)),
+        ("litellm", "c.json", 2, "bad json", since + timedelta(minutes=1)),  # another table's
+    ]
+    con.executemany("insert into raw_gateway.quarantine values (?, ?, ?, ?, ?)", rows)
+    result = checks.check_quarantine(con, t, since)
+    assert not result.passed
+    assert result.metadata["new_in_last_load"].value == 2 and result.metadata["total"].value == 3
+    assert "2 × missing timestamp" in result.metadata["top_reasons"].value
+    assert checks.check_quarantine(con, t, since + timedelta(hours=1)).passed
+
+
+def test_a_table_never_loaded_passes_with_a_note(con):
+    result = checks.evaluate(
+        con, _raw("raw_saas/zoom_users"), FRESH, today=TODAY, since=datetime.now(UTC)
+    )
+    assert result.passed and result.metadata["note"].value == "table not created yet"
+
+
+# -- metadata helper -------------------------------------------------------------------------
+
+
+def test_table_metadata_reports_rows_date_range_and_a_preview(con):
+    _days(con, {date(2026, 10, 1): 3, date(2026, 10, 4): 4})
+    con.execute("update raw_gateway.bimo_gateway_requests set request_id = 'a|b' where true")
+    columns = metadata.date_columns(con, ["raw_gateway"])
+    assert columns[("raw_gateway", "bimo_gateway_requests")] == "started_at"
+    meta = metadata.table_metadata(
+        con, "raw_gateway.bimo_gateway_requests", date_column="started_at"
+    )
+    assert meta["dagster/row_count"].value == 7
+    assert (meta["first_day"].value, meta["last_day"].value) == ("2026-10-01", "2026-10-04")
+    preview = meta["preview"].value.splitlines()
+    assert preview[0] == "| request_id | started_at |" and len(preview) == 2 + 5
+    assert "a\\|b" in preview[2]  # a pipe in a value does not break the table
+    assert "first_day" not in metadata.table_metadata(con, "raw_gateway.quarantine")
+
+
+# -- a real run: metadata on dlt and dbt materialisations, checks evaluated ------------------
+
+
+@pytest.mark.slow
+def test_run_reports_table_metadata_and_evaluates_checks(tmp_path, monkeypatch):
+    from bimo.demo import generate
+    from orchestration.defs.dbt import bimo_dbt_assets
+    from orchestration.defs.ingestion import gateway_log_assets
+
+    end = datetime.now(UTC).date() - timedelta(days=1)
+    landing = tmp_path / "landing"
+    generate(landing, days=22, requests_per_day=40, seed=3, end=end)
+    with open(landing / "bimo-gateway" / f"requests-{end}.jsonl", "a") as fh:
+        fh.write('{"truncated": \n')
+    monkeypatch.setenv("BIMO_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("BIMO_LANDING_DIR", str(landing))
+    result = dg.materialize(
+        [gateway_log_assets, bimo_dbt_assets, checks.raw_gateway_checks],
+        resources=defs.resources,
+        tags={PARTITION_RANGE_START: str(end - timedelta(days=21)), PARTITION_RANGE_END: str(end)},
+        raise_on_error=False,
+    )
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    meta = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    raw = meta["raw_gateway/bimo_gateway_requests"]
+    assert raw["dagster/row_count"].value == raw["rows_in_window"].value > 100
+    assert raw["last_day"].value == str(end) and raw["quarantined"].value >= 1  # + the demo's
+    assert raw["preview"].value.startswith("| request_id |")
+    mart = meta["marts/fct_llm_requests"]
+    assert mart["dagster/row_count"].value > 100 and mart["date_column"].value == "request_date"
+    assert mart["last_day"].value == str(end) and "| " in mart["preview"].value
+    assert "dagster/row_count" in meta["reference/fx_rates"]
+    evaluations = {
+        (e.asset_key.to_user_string(), e.check_name): e
+        for e in result.get_asset_check_evaluations()
+    }
+    assert evaluations[("marts/fct_llm_requests", "unique_fct_llm_requests_request_key")].passed
+    quarantine = evaluations[("raw_gateway/bimo_gateway_requests", QUAR)]
+    assert not quarantine.passed
+    assert quarantine.metadata["new_in_last_load"].value == raw["quarantined"].value
+    assert evaluations[("raw_gateway/bimo_gateway_requests", FRESH)].passed
+    volume = evaluations[("raw_gateway/litellm_spend_logs", VOLUME)].metadata
+    assert volume["baseline"].value == "same weekday" and volume["day"].value == str(end)
+
+
+# -- concurrency: readers never fail, writers queue ------------------------------------------
+
+
+def _bimo(*args: str, warehouse: Path) -> subprocess.Popen:
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return subprocess.Popen(
+        [BIMO, *args, "--warehouse", str(warehouse)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_queries_never_fail_while_a_load_and_dbt_build_write(built, tmp_path):
+    from bimo.demo import generate
+    from bimo.sql import run_query
+    from bimo.warehouse import read_connection
+
+    settings, _ = built
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(settings.warehouse, warehouse)
+    shutil.copyfile(settings.snapshot, tmp_path / "warehouse.read.duckdb")
+    local = get_settings(warehouse)
+    extra = tmp_path / "extra"
+    generate(extra, days=3, requests_per_day=400, seed=99, end=date(2026, 11, 3))
+    sql = "select count(*) as n from marts.fct_llm_requests"
+    before = run_query(local, sql)["n"][0]
+
+    writer = _bimo("load", "bimo-gateway", str(extra / "bimo-gateway"), warehouse=warehouse)
+    seen, errors, queries = set(), [], 0
+    while writer.poll() is None:
+        try:
+            seen.add(int(run_query(local, sql)["n"][0]))
+            con = read_connection(local)  # the dashboard's path
+            try:
+                con.sql("select sum(cost_usd) from marts.fct_daily_cost").fetchall()
+            finally:
+                con.close()
+        except Exception as exc:  # any failure is what this test looks for
+            errors.append(repr(exc))
+        queries += 1
+        time.sleep(0.02)
+    output = writer.stdout.read()
+    assert writer.returncode == 0, output
+    assert errors == [] and queries >= 50  # ~every 20 ms through the load and the dbt build
+    after = run_query(local, sql)["n"][0]
+    assert before in seen and after > before
+
+
+@pytest.mark.slow
+def test_loads_started_together_queue_and_count_once(built, demo_dir, tmp_path):
+    settings, _ = built
+    warehouse = tmp_path / "warehouse.duckdb"
+    runs = [
+        _bimo("load", source, str(demo_dir / source), "--no-build", warehouse=warehouse)
+        for source in ("bimo-gateway", "litellm", "bimo-gateway")
+    ]
+    outputs = [r.communicate(timeout=600)[0] for r in runs]
+    assert [r.returncode for r in runs] == [0, 0, 0], outputs
+    loaded = [int(re.search(r"([\d,]+)\s+rows\s+loaded", o)[1].replace(",", "")) for o in outputs]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    reference = duckdb.connect(str(settings.snapshot), read_only=True)
+    try:
+        for table in ("bimo_gateway_requests", "litellm_spend_logs"):
+            sql = f"select count(*) from raw_gateway.{table}"
+            assert con.sql(sql).fetchall() == reference.sql(sql).fetchall(), table
+        gateway = con.sql("select count(*) from raw_gateway.bimo_gateway_requests").fetchall()
+    finally:
+        con.close()
+        reference.close()
+    assert sorted([loaded[0], loaded[2]]) == [0, gateway[0][0]]  # the second load added nothing
