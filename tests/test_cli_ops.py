@@ -24,7 +24,7 @@ from bimo.warehouse import publish_snapshot, read_connection, write_connection, 
 from tests.conftest import END, source_files
 
 BIMO = str(Path(sys.executable).parent / "bimo")
-DEMO_START = date(2026, 10, 27)  # five demo days ending END (2026-10-31)
+DEMO_START = date(2026, 10, 25)  # seven demo days ending END (2026-10-31)
 API_ENV = ("OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_KEY", "GITHUB_TOKEN", "SLACK_TOKEN", "ZOOM_TOKEN")
 
 
@@ -42,11 +42,11 @@ def bimo(*args: str, stdin: str | None = None, env: dict | None = None, timeout:
 
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory) -> Path:
-    """Five days of a small demo company: logs, billing exports, SaaS snapshots and invoices."""
+    """Seven days of a small demo company: logs, billing exports, SaaS snapshots and invoices."""
     from bimo.demo import generate
 
     out = tmp_path_factory.mktemp("ops") / "landing"
-    generate(out, days=5, requests_per_day=60, seed=5, end=END)
+    generate(out, days=7, requests_per_day=60, seed=5, end=END)
     return out
 
 
