@@ -1,11 +1,22 @@
 """dbt assets: staging → intermediate → marts, built in one `dbt build` under the writer lock;
-dbt tests are asset checks, and each built model reports its rows, date range and first rows."""
+dbt tests are asset checks, and each built model reports its rows, date range and first rows.
 
+A partitioned run passes its time window to dbt as vars (`window_start`, `window_end`): the
+per-request models (incremental strategy `window`, see `dbt_project/macros/window.sql`) rebuild
+only those days, and every other model, all small, rebuilds in full. An unpartitioned run, or one
+whose pricing inputs changed since the last full build, rebuilds everything."""
+
+import hashlib
+import json
 import os
 from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -14,6 +25,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+import bimo.pricing
 from bimo.settings import Settings, get_settings
 from bimo.warehouse import connect_with_retry, publish_snapshot, writer_lock
 from ingestion.tables import ensure_raw_tables
@@ -21,6 +33,9 @@ from orchestration.defs.dbt_project import DBT_EXECUTABLE, dbt_project, ensure_m
 from orchestration.defs.metadata import date_columns, table_metadata
 
 LAYERS = {"staging": "Staging", "intermediate": "Intermediate", "marts": "Mart"}
+WINDOW_STRATEGY = "window"  # the incremental strategy of the models rebuilt by window
+# The inputs fingerprint of the last successful full build of the windowed models.
+FINGERPRINT_TABLE = "main.dbt_window_inputs"
 
 
 class BimoDbtTranslator(DagsterDbtTranslator):
@@ -88,21 +103,121 @@ def dbt_resource() -> DbtCliResource:
     pool="warehouse_writer",
 )
 def bimo_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
-    """Build and test the dbt models, then publish the read copy for the dashboard."""
+    """Build and test the dbt models (a partitioned run rebuilds the per-request models for its
+    days only), then publish the read copy for the dashboard."""
     settings = get_settings()
+    manifest = json.loads(ensure_manifest().read_text())
+    fingerprint = inputs_fingerprint(manifest)
     with writer_lock(settings):
         # dbt runs in a subprocess that inherits this environment: give it the resolved path.
         os.environ["BIMO_WAREHOUSE"] = str(settings.warehouse)
         ensure_raw_tables(settings)
-        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+        window = partition_window(context)
+        if window and stored_fingerprint(settings) != fingerprint:
+            context.log.info(
+                "no full build recorded, or price overrides, provider aliases, the price "
+                "catalogue or model code changed since the last one: rebuilding every day"
+            )
+            window = None
+        elif window:
+            context.log.info(f"per-request models: rebuilding {window[0]} .. {window[1]} (excl.)")
+        invocation = dbt.cli(dbt_build_args(window), context=context, raise_on_error=False)
         # dbt holds the warehouse until it exits: read the built tables after it, then report.
         events = list(invocation.stream())
         events = with_model_metadata(context, settings, events)
         if invocation.is_successful():
+            if window is None and windowed_keys(manifest) <= context.selected_asset_keys:
+                store_fingerprint(settings, fingerprint)
             publish_snapshot(settings, locked=True)
     yield from events
     if not invocation.is_successful():
         raise invocation.get_error() or dg.Failure("dbt build failed")
+
+
+def partition_window(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
+    """The run's partition time window as UTC dates (end exclusive): one day, or a range's
+    days; None for an unpartitioned run (`bimo_marts`, a manual materialisation)."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return None
+    try:
+        window = context.partition_time_window
+    except dg.DagsterInvariantViolationError:  # partition tags without a time partitioning
+        return None
+    return window.start.date(), window.end.date()
+
+
+def dbt_build_args(window: tuple[date, date] | None) -> list[str]:
+    """`dbt build`, given the window's days as vars when there is one."""
+    if window is None:
+        return ["build"]
+    start, end = window
+    days = {"window_start": start.isoformat(), "window_end": end.isoformat()}
+    return ["build", "--vars", json.dumps(days)]
+
+
+def windowed_models(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The models a window rebuilds (incremental strategy `window`)."""
+    return [
+        n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model"
+        and n["config"].get("incremental_strategy") == WINDOW_STRATEGY
+    ]
+
+
+def windowed_keys(manifest: Mapping[str, Any]) -> set[dg.AssetKey]:
+    return {dg.AssetKey([n["schema"], n["name"]]) for n in windowed_models(manifest)}
+
+
+def inputs_fingerprint(manifest: Mapping[str, Any]) -> str:
+    """A hash of everything but raw data that decides a windowed model's rows: the models and
+    seeds upstream of it (price overrides, provider aliases), the project's macros, and the price
+    catalogue (genai-prices and `bimo/pricing.py`). Rows a window leaves untouched were built
+    from the inputs of an earlier run: if these changed, they are stale."""
+    todo = [n["unique_id"] for n in windowed_models(manifest)]
+    upstream: set[str] = set()
+    while todo:
+        unique_id = todo.pop()
+        if unique_id not in upstream:
+            upstream.add(unique_id)
+            todo.extend(manifest["parent_map"].get(unique_id, []))
+    parts = [
+        f"{uid}={manifest['nodes'][uid]['checksum']['checksum']}"
+        for uid in sorted(upstream)
+        if uid in manifest["nodes"]  # sources are data, not inputs
+    ]
+    project = manifest["metadata"].get("project_name")
+    parts += [
+        f"{uid}={hashlib.sha256(m['macro_sql'].encode()).hexdigest()}"
+        for uid, m in sorted(manifest["macros"].items())
+        if m["package_name"] == project
+    ]
+    parts += [f"genai-prices={version('genai-prices')}"]
+    parts += [f"pricing={hashlib.sha256(Path(bimo.pricing.__file__).read_bytes()).hexdigest()}"]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def stored_fingerprint(settings: Settings) -> str | None:
+    """The inputs fingerprint of the warehouse's last full build (the caller holds the lock)."""
+    con = connect_with_retry(settings.warehouse)
+    try:
+        return con.execute(f"select fingerprint from {FINGERPRINT_TABLE}").fetchall()[0][0]
+    except (duckdb.CatalogException, IndexError):  # never recorded: rebuild in full
+        return None
+    finally:
+        con.close()
+
+
+def store_fingerprint(settings: Settings, fingerprint: str) -> None:
+    con = connect_with_retry(settings.warehouse)
+    try:
+        con.execute(
+            f"create or replace table {FINGERPRINT_TABLE} as "
+            "select ? as fingerprint, ? as built_at",
+            [fingerprint, datetime.now(UTC)],
+        )
+    finally:
+        con.close()
 
 
 def with_model_metadata(

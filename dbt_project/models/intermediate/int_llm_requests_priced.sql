@@ -1,9 +1,22 @@
 -- Estimated cost per request: normalised tokens × the price in force on the request's date,
 -- at the tier its total input reaches. No price → NULL cost and pricing_status 'unpriced'.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='window',
+        unique_key='request_date',
+        on_schema_change='fail',
+        full_refresh=window_full_refresh(),
+    )
+}}
+
 with
 
 requests as (
     select * from {{ ref('int_llm_requests_unioned') }}
+    {% if is_incremental() -%}
+    where {{ in_window('request_date') }}
+    {%- endif %}
 ),
 
 prices as (

@@ -1,3 +1,13 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='window',
+        unique_key='request_date',
+        on_schema_change='fail',
+        full_refresh=window_full_refresh(),
+    )
+}}
+
 with
 
 bimo_gateway as (
@@ -70,6 +80,9 @@ final as (
         unioned.reported_cost_usd
     from unioned
     left join aliases on lower(unioned.provider_raw) = aliases.alias
+    {% if is_incremental() -%}
+    where {{ in_window(utc_date('unioned.requested_at')) }}
+    {%- endif %}
 )
 
 select * from final

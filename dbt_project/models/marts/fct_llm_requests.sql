@@ -1,7 +1,20 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='window',
+        unique_key='request_date',
+        on_schema_change='fail',
+        full_refresh=window_full_refresh(),
+    )
+}}
+
 with
 
 priced as (
     select * from {{ ref('int_llm_requests_priced') }}
+    {% if is_incremental() -%}
+    where {{ in_window('request_date') }}
+    {%- endif %}
 ),
 
 final as (

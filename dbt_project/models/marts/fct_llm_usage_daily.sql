@@ -1,7 +1,20 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='window',
+        unique_key='usage_date',
+        on_schema_change='fail',
+        full_refresh=window_full_refresh(),
+    )
+}}
+
 with
 
 requests as (
     select * from {{ ref('fct_llm_requests') }}
+    {% if is_incremental() -%}
+    where {{ in_window('request_date') }}
+    {%- endif %}
 ),
 
 daily as (

@@ -1,0 +1,47 @@
+{#- Partition windows: a run may rebuild only the days from var `window_start` (inclusive) to
+    `window_end` (exclusive), both ISO dates. Without them a windowed model rebuilds in full. -#}
+
+{#- The run's window as {start, end} (ISO date strings), or none when no window was given. -#}
+{% macro build_window() -%}
+    {%- set start = var('window_start', none) -%}
+    {%- set end = var('window_end', none) -%}
+    {%- if start is none and end is none -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- if start is none or end is none -%}
+        {{- exceptions.raise_compiler_error('Give both window_start and window_end, or neither.') -}}
+    {%- endif -%}
+    {#- a YAML date (`--vars "window_start: 2026-10-01"`) arrives as a date, JSON as a string -#}
+    {%- set start = modules.datetime.date.fromisoformat(start | string) -%}
+    {%- set end = modules.datetime.date.fromisoformat(end | string) -%}
+    {%- if end <= start -%}
+        {{- exceptions.raise_compiler_error('window_end must be after window_start (it is exclusive).') -}}
+    {%- endif -%}
+    {{- return({'start': start.isoformat(), 'end': end.isoformat()}) -}}
+{%- endmacro %}
+
+{#- A windowed model's `full_refresh` config: with a window, dbt's `--full-refresh` flag decides
+    (none); without one, always rebuild in full, as a table would be (and take schema changes). -#}
+{% macro window_full_refresh() -%}
+    {{- return(none if build_window() else true) -}}
+{%- endmacro %}
+
+{#- `column` lies in the run's window. -#}
+{% macro in_window(column) -%}
+    {%- set window = build_window() -%}
+    {%- if window is none -%}
+        {{- exceptions.raise_compiler_error('in_window() needs window_start and window_end.') -}}
+    {%- endif -%}
+    {{ column }} >= date '{{ window.start }}' and {{ column }} < date '{{ window.end }}'
+{%- endmacro %}
+
+{#- Incremental strategy `window`: replace every row of the window, days that came back empty
+    included (delete+insert would keep a day that no longer has rows). One transaction. -#}
+{% macro get_incremental_window_sql(arg_dict) -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ arg_dict['target_relation'] }}
+    where {{ in_window(arg_dict['unique_key']) }};
+
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}

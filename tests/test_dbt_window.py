@@ -1,0 +1,216 @@
+"""Partition windows in dbt: a run given `window_start` / `window_end` rebuilds only those days of
+the per-request models, and the marts then equal a full rebuild; rows outside the window are
+never rewritten. Dagster passes a partitioned run's window, unless the pricing inputs changed."""
+
+import copy
+import json
+import shutil
+import uuid
+from datetime import date
+
+import dagster as dg
+import duckdb
+import pytest
+
+from bimo.dbt_runner import dbt_build
+from bimo.settings import get_settings
+from bimo.warehouse import writer_lock
+from ingestion.load import load_files
+from orchestration.defs import dbt as dbt_defs
+from orchestration.defs.dbt_project import ensure_manifest
+from tests.conftest import build, source_files
+
+WINDOW = (date(2026, 10, 10), date(2026, 10, 13))  # three days, end exclusive
+LATE_DAY = "2026-10-11"
+MARTS = {"fct_llm_requests": "request_date", "fct_llm_usage_daily": "usage_date"}
+MARTS_AND_DAILY_COST = {**MARTS, "fct_daily_cost": "charge_date"}
+
+
+# --- the dbt arguments and the inputs fingerprint (no warehouse) ---
+
+
+def test_build_args_pass_the_window_as_vars():
+    assert dbt_defs.dbt_build_args(None) == ["build"]
+    command, flag, days = dbt_defs.dbt_build_args(WINDOW)
+    assert (command, flag) == ("build", "--vars")
+    assert json.loads(days) == {"window_start": "2026-10-10", "window_end": "2026-10-13"}
+
+
+def test_windowed_models_are_the_per_request_models():
+    manifest = json.loads(ensure_manifest().read_text())
+    assert {k.to_user_string() for k in dbt_defs.windowed_keys(manifest)} == {
+        "intermediate/int_llm_requests_unioned",
+        "intermediate/int_llm_requests_priced",
+        "marts/fct_llm_requests",
+        "marts/fct_llm_usage_daily",
+    }
+
+
+def test_fingerprint_follows_price_inputs_not_unrelated_models():
+    manifest = json.loads(ensure_manifest().read_text())
+    before = dbt_defs.inputs_fingerprint(manifest)
+    assert dbt_defs.inputs_fingerprint(copy.deepcopy(manifest)) == before
+
+    def changed(unique_id: str) -> str:
+        edited = copy.deepcopy(manifest)
+        edited["nodes"][unique_id]["checksum"]["checksum"] = "edited"
+        return dbt_defs.inputs_fingerprint(edited)
+
+    assert changed("seed.bimo.price_overrides") != before
+    assert changed("seed.bimo.provider_aliases") != before
+    assert changed("model.bimo.int_model_prices") != before
+    # SaaS seat prices feed no windowed model: editing them needs no full rebuild
+    assert changed("seed.bimo.saas_seat_prices") == before
+
+
+# --- windowed builds of a warehouse ---
+
+
+def checksums(settings, tables: dict[str, str], *, outside: bool = False) -> dict:
+    """(rows, md5 of the sorted rows) per mart: all rows, or only those outside WINDOW."""
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        found = {}
+        for table, column in tables.items():
+            where = f"where not ({column} >= ? and {column} < ?)" if outside else ""
+            found[table] = con.execute(
+                "select count(*), md5(coalesce(string_agg(cast(t as varchar), chr(10) "
+                f"order by cast(t as varchar)), '')) from marts.{table} as t {where}",
+                list(WINDOW) if outside else [],
+            ).fetchall()[0]
+        return found
+    finally:
+        con.close()
+
+
+def build_window(settings, window=WINDOW) -> None:
+    with writer_lock(settings):
+        result = dbt_build(settings, *dbt_defs.dbt_build_args(window)[1:])
+    assert result.ok, result.failures or result.output_tail
+
+
+def mark(settings, days: list[str]) -> None:
+    """Write a sentinel user_id into one request of each day: a rebuilt day loses it."""
+    con = duckdb.connect(str(settings.warehouse))
+    try:
+        for day in days:
+            con.execute(
+                "update marts.fct_llm_requests set user_id = 'sentinel' where request_key = "
+                "(select min(request_key) from marts.fct_llm_requests where request_date = ?)",
+                [day],
+            )
+    finally:
+        con.close()
+
+
+def marked_days(settings) -> set[str]:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "select distinct request_date from marts.fct_llm_requests where user_id = 'sentinel'"
+        ).fetchall()
+    finally:
+        con.close()
+    return {d.isoformat() for (d,) in rows}
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory, demo_dir):
+    """A warehouse of its own (the tests change it): the demo loaded and built in full."""
+    settings = get_settings(tmp_path_factory.mktemp("window") / "warehouse.duckdb")
+    load_files(source_files(demo_dir), settings=settings)
+    build(settings)
+    return settings
+
+
+@pytest.mark.slow
+def test_window_rebuild_equals_a_full_rebuild(warehouse):
+    full = checksums(warehouse, MARTS_AND_DAILY_COST)
+    build_window(warehouse)
+    assert checksums(warehouse, MARTS_AND_DAILY_COST) == full
+
+
+@pytest.mark.slow
+def test_rows_outside_the_window_are_never_rewritten(warehouse):
+    mark(warehouse, ["2026-10-09", "2026-10-10", "2026-10-12", "2026-10-13"])
+    outside = checksums(warehouse, MARTS, outside=True)
+    build_window(warehouse)
+    # the window's days were rebuilt (their sentinel is gone), the days around it were not
+    assert marked_days(warehouse) == {"2026-10-09", "2026-10-13"}
+    assert checksums(warehouse, MARTS, outside=True) == outside
+    build(warehouse)  # back to a clean warehouse for the other tests
+    assert marked_days(warehouse) == set()
+
+
+@pytest.mark.slow
+def test_late_logs_for_a_day_in_the_window_equal_a_full_rebuild(warehouse, demo_dir, tmp_path):
+    before = checksums(warehouse, MARTS_AND_DAILY_COST)
+    outside = checksums(warehouse, MARTS_AND_DAILY_COST, outside=True)
+    # the day's gateway file delivered again with three more requests, one of a model the logs
+    # never had (its catalogue price appears with it)
+    original = demo_dir / "bimo-gateway" / f"requests-{LATE_DAY}.jsonl"
+    records = [json.loads(line) for line in original.read_text().splitlines()[:3]]
+    for record in records:
+        record["request_id"] = str(uuid.uuid4())
+    records[0].update(provider="openai", model="gpt-4.1-nano", response_model="gpt-4.1-nano")
+    late = tmp_path / original.name
+    shutil.copy(original, late)
+    with late.open("a") as out:
+        out.writelines(json.dumps(r) + "\n" for r in records)
+    summary = load_files({"bimo-gateway": [late]}, settings=warehouse)
+    assert summary.added["bimo-gateway"] == 3
+
+    build_window(warehouse)
+    windowed = checksums(warehouse, MARTS_AND_DAILY_COST)
+    assert checksums(warehouse, MARTS_AND_DAILY_COST, outside=True) == outside
+    build(warehouse)
+    full = checksums(warehouse, MARTS_AND_DAILY_COST)
+    assert windowed == full
+    assert full["fct_llm_requests"][0] == before["fct_llm_requests"][0] + 3
+    con = duckdb.connect(str(warehouse.warehouse), read_only=True)
+    try:
+        [(status,)] = con.execute(
+            "select pricing_status from marts.fct_llm_requests where request_id = ?",
+            [records[0]["request_id"]],
+        ).fetchall()
+    finally:
+        con.close()
+    assert status == "priced"
+
+
+# --- Dagster: a partitioned run passes its window, unless the pricing inputs changed ---
+
+
+@pytest.mark.slow
+def test_partitioned_run_rebuilds_its_window_unless_price_inputs_changed(
+    warehouse, demo_dir, tmp_path, monkeypatch
+):
+    from orchestration.definitions import defs
+    from orchestration.defs.ingestion import gateway_log_assets
+
+    landing = tmp_path / "landing"
+    shutil.copytree(demo_dir / "bimo-gateway", landing / "bimo-gateway")
+    monkeypatch.setenv("BIMO_WAREHOUSE", str(warehouse.warehouse))
+    monkeypatch.setenv("BIMO_LANDING_DIR", str(landing))
+    manifest = json.loads(ensure_manifest().read_text())
+    with writer_lock(warehouse):
+        dbt_defs.store_fingerprint(warehouse, dbt_defs.inputs_fingerprint(manifest))
+
+    def run_day(day: str) -> None:
+        result = dg.materialize(
+            [gateway_log_assets, dbt_defs.bimo_dbt_assets],
+            resources=defs.resources,
+            partition_key=day,
+            raise_on_error=False,
+        )
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+
+    mark(warehouse, ["2026-10-10", "2026-10-11"])
+    run_day("2026-10-11")
+    assert marked_days(warehouse) == {"2026-10-10"}  # only its own day was rebuilt
+
+    monkeypatch.setattr(dbt_defs, "inputs_fingerprint", lambda manifest: "edited prices")
+    run_day("2026-10-11")
+    assert marked_days(warehouse) == set()  # every day rebuilt
+    with writer_lock(warehouse):
+        assert dbt_defs.stored_fingerprint(warehouse) == "edited prices"
