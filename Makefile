@@ -15,6 +15,8 @@ export BIMO_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 help:
 	@echo "make demo   - install, generate a demo company, run the pipeline through Dagster, print a summary"
 	@echo "make test   - install and run the whole test suite"
+	@echo "make browser-deps - Debian chromium + chromium-driver for tests/browser (apt-get, once)"
+	@echo "make screenshots  - docs/screenshots/*.png: every dashboard page on a fresh demo warehouse"
 	@echo "make ui     - Dagster UI on http://127.0.0.1:3000 and the dashboard on http://127.0.0.1:8501"
 	@echo "make lint   - ruff lint and format check"
 	@echo "make bench  - benchmarks (results in benchmarks/results/)"
@@ -39,6 +41,20 @@ test: install
 
 test-fast: install
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+
+.PHONY: browser-deps screenshots
+
+# Headless Chromium for tests/browser (they skip without it); CI runs this before `make test`.
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	$$sudo apt-get update && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y --no-install-recommends chromium chromium-driver
+
+# The README's screenshots (1400x1000): every page of the dashboard on a fresh demo warehouse.
+screenshots: install browser-deps
+	BIMO_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/browser -k demo_warehouse
 
 lint: install
 	$(BIN)/ruff check .

@@ -10,6 +10,9 @@ SOURCE_TAGS: tuple[str, ...] = ("dev", "prod", "billing")
 SOURCE_COLORS: dict[str, str] = {"dev": "#F28E2B", "prod": "#4E79A7", "billing": "#59A14F"}
 """Hex colour of each source tag in charts; never reassigned by the data present."""
 
+SOURCE_SCHEMES: dict[str, str] = {"dev": "oranges", "prod": "blues", "billing": "greens"}
+"""Vega colour scheme in each tag's hue, for charts that split one tag into parts."""
+
 SOURCE_BADGE_COLORS: dict[str, str] = {"dev": "orange", "prod": "blue", "billing": "green"}
 """Streamlit markdown colour name closest to each tag's chart colour."""
 
@@ -44,3 +47,16 @@ def color_encoding(field: str = "source_tag", *, title: str = "source") -> alt.C
         title=title,
         scale=alt.Scale(domain=list(SOURCE_COLORS), range=list(SOURCE_COLORS.values())),
     )
+
+
+def heading(tag: str) -> str:
+    """Markdown naming a tag with its badge and what its numbers are."""
+    return f"{badge(tag)} {SOURCE_MEANINGS.get(tag, '')}"
+
+
+def chart_title(tag: str, text: str | None = None) -> alt.TitleParams:
+    """A chart title naming one tag in its fixed colour, then `text` (default: what the tag
+    means); every chart of a single tag has one."""
+    text = SOURCE_MEANINGS.get(tag, "") if text is None else text
+    label = f"{tag} — {text}" if text else tag
+    return alt.TitleParams(label, color=SOURCE_COLORS.get(tag, "gray"), anchor="start")

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from bimo.settings import get_settings
@@ -26,8 +27,9 @@ create schema marts;
 create table marts.fct_daily_cost (
     charge_date date, source_tag varchar, service_category varchar, provider varchar,
     service varchar, model varchar, project varchar, team varchar, environment varchar,
-    feature varchar, api_key_id varchar, currency varchar, cost decimal(38, 12),
-    cost_usd decimal(38, 12), requests bigint, unpriced_requests bigint
+    feature varchar, api_key_id varchar, charge_category varchar, currency varchar,
+    cost decimal(38, 12), cost_usd decimal(38, 12), effective_cost_usd decimal(38, 12),
+    list_cost_usd decimal(38, 12), requests bigint, unpriced_requests bigint
 );
 create table marts.fct_llm_usage_daily (
     usage_date date, provider varchar, model varchar, project varchar, team varchar,
@@ -77,9 +79,12 @@ def _daily_cost() -> pl.DataFrame:
             "environment": "production" if tag == "prod" else "development",
             "feature": "answer",
             "api_key_id": None,
+            "charge_category": "Usage",
             "currency": "USD",
             "cost": _cost(tag, s, i),
             "cost_usd": _cost(tag, s, i),
+            "effective_cost_usd": _cost(tag, s, i),
+            "list_cost_usd": _cost(tag, s, i),
             "requests": 100,
             "unpriced_requests": 3 if (tag == "prod" and s == 1) else 0,
         }
@@ -87,7 +92,11 @@ def _daily_cost() -> pl.DataFrame:
         for tag in ("dev", "prod")
         for s, (provider, model, project) in enumerate(SERIES)
     ]
-    return pl.DataFrame(rows, schema_overrides={"cost": pl.Decimal(38, 12)})
+    money = pl.Decimal(38, 12)
+    return pl.DataFrame(
+        rows,
+        schema_overrides={c: money for c in ("cost", "effective_cost_usd", "list_cost_usd")},
+    )
 
 
 def _build(tmp_path: Path, *, analytics: bool) -> None:
@@ -132,6 +141,21 @@ def _metric(at: AppTest, tag: str, label: str) -> str:
     return value
 
 
+def _anomalies(at: AppTest):
+    """The Overview's open anomalies table."""
+    [table] = [d.value for d in at.dataframe if "anomaly_date" in d.value.columns]
+    return table
+
+
+def _chart_tags(at: AppTest) -> list[set[str]]:
+    """The source tags in each Vega-Lite chart's data (empty for charts without them)."""
+    tags = []
+    for chart in at.get("vega_lite_chart"):
+        frames = [convert_arrow_bytes_to_pandas_df(d.data.data) for d in chart.proto.datasets]
+        tags.append({t for f in frames if "source_tag" in f for t in f["source_tag"]})
+    return tags
+
+
 def test_overview_shows_spend_anomalies_and_forecast(tmp_path, monkeypatch):
     _build(tmp_path, analytics=True)
     at = _run(tmp_path, monkeypatch)
@@ -145,24 +169,33 @@ def test_overview_shows_spend_anomalies_and_forecast(tmp_path, monkeypatch):
     assert _metric(at, "prod", "Jun 20") == f"${sum(on_last):,.2f}"
     assert _metric(at, "prod", "Unpriced") == "90"
     assert _metric(at, "dev", "Month to date") == f"${Decimal('1.95') * 20:,.2f}"
+    assert _metric(at, "billing", "Month to date") == "—"  # never loaded: a dash, not $0
+    assert _metric(at, "prod", "Forecast") == "—"  # no projections in this warehouse
     assert any("NULL cost, not $0" in c.value for c in at.caption)
 
-    anomalies = at.dataframe[0].value
+    anomalies = _anomalies(at)
     assert anomalies["series_key"].tolist() == ["total", "openai/gpt-4o"]  # latest first
     assert anomalies["severity"].tolist() == ["high", "medium"]
-    assert any("AutoETS" in c.value for c in at.caption)
-    # daily; category, model and project per tag; forecast
-    assert len(at.get("vega_lite_chart")) == 8
+    # daily spend, categories and movers: one chart per tag, never two tags in one chart
+    tags = _chart_tags(at)
+    assert tags.count({"prod"}) >= 3 and tags.count({"dev"}) >= 2
+    assert all(len(t) == 1 for t in tags)
     assert not any("not built yet" in i.value for i in at.info)
+
+    at.switch_page("app_pages/forecasts.py").run()
+    assert not at.exception
+    assert any("AutoETS" in c.value for c in at.caption)
+    assert any("not backtested yet" in c.value for c in at.caption)
 
 
 def test_source_tag_filter_hides_other_tags(tmp_path, monkeypatch):
     _build(tmp_path, analytics=True)
     at = _run(tmp_path, monkeypatch)
-    at.multiselect[0].set_value(["dev"]).run()
+    at.multiselect(key="tag").set_value(["dev"]).run()
     assert not at.exception
     assert {m.label.split("]")[0] for m in at.metric} == {":orange-badge[dev"}
-    assert at.dataframe[0].value["source_tag"].tolist() == ["dev"]
+    assert _anomalies(at)["source_tag"].tolist() == ["dev"]
+    assert {t for tags in _chart_tags(at) for t in tags} == {"dev"}
 
 
 def test_no_warehouse_shows_guidance(tmp_path, monkeypatch):
@@ -176,8 +209,7 @@ def test_missing_analytics_says_not_built(tmp_path, monkeypatch):
     at = _run(tmp_path, monkeypatch)
     assert _metric(at, "prod", "Month to date").startswith("$")
     assert any("Analytics are not built yet" in i.value for i in at.info)
-    assert not at.dataframe
-    assert len(at.get("vega_lite_chart")) == 7  # no forecast chart
+    assert not any("anomaly_date" in d.value.columns for d in at.dataframe)
 
 
 def test_overview_renders_on_a_warehouse_built_by_the_pipeline(built, monkeypatch):

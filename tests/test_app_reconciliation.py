@@ -49,8 +49,9 @@ create schema marts;
 create table marts.fct_daily_cost (
     charge_date date, source_tag varchar, service_category varchar, provider varchar,
     service varchar, model varchar, project varchar, team varchar, environment varchar,
-    feature varchar, api_key_id varchar, currency varchar, cost decimal(38, 12),
-    cost_usd decimal(38, 12), requests bigint, unpriced_requests bigint
+    feature varchar, api_key_id varchar, charge_category varchar, currency varchar,
+    cost decimal(38, 12), cost_usd decimal(38, 12), effective_cost_usd decimal(38, 12),
+    list_cost_usd decimal(38, 12), requests bigint, unpriced_requests bigint
 );
 """
 RECONCILIATION_DDL = """
@@ -125,16 +126,20 @@ def _daily_cost() -> pl.DataFrame:
             "environment": "production",
             "feature": "answer",
             "api_key_id": None,
+            "charge_category": "Usage",
             "currency": "USD",
             "cost": cost,
             "cost_usd": cost,
+            "effective_cost_usd": cost,
+            "list_cost_usd": cost,
             "requests": requests,
             "unpriced_requests": None if requests is None else 0,
         }
         for d in DAYS
         for tag, category, provider, model, cost, requests in series
     ]
-    return pl.DataFrame(rows, schema_overrides={"cost": MONEY, "cost_usd": MONEY})
+    money = ("cost", "cost_usd", "effective_cost_usd", "list_cost_usd")
+    return pl.DataFrame(rows, schema_overrides=dict.fromkeys(money, MONEY))
 
 
 def _build(tmp_path: Path, *, reconciliation: bool = True) -> None:
@@ -234,14 +239,25 @@ def test_breakdown_adds_up_to_the_variance(tmp_path, monkeypatch):
 def test_no_rows_for_the_filter_says_so(tmp_path, monkeypatch):
     _build(tmp_path)
     at = _run(tmp_path, monkeypatch, page=PAGE)
-    at.multiselect(key="recon_providers").set_value(["mistral"])
-    at.select_slider(key="recon_months").set_value((date(2025, 6, 1), date(2025, 6, 1))).run()
+    at.multiselect(key="provider").set_value(["mistral"])  # the shared filters
+    at.date_input(key="dates").set_value((date(2025, 6, 1), date(2025, 6, 20))).run()
     assert not at.exception
     assert any("No reconciliation rows for the selected" in i.value for i in at.info)
     assert not at.dataframe
 
-    at.multiselect(key="recon_providers").set_value([]).run()
-    assert any("Select at least one provider" in w.value for w in at.warning)
+    at.multiselect(key="provider").set_value([]).run()  # empty means every provider
+    assert {r[1] for r in _monthly(at)} == {"openai", "anthropic"}  # June only
+
+
+def test_shared_filters_choose_providers_and_months(tmp_path, monkeypatch):
+    _build(tmp_path)
+    monkeypatch.setenv("BIMO_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params.update({"provider": "openai", "dates": ["2025-05-01", "2025-05-31"]})
+    at.run().switch_page(PAGE).run()
+    assert not at.exception
+    assert set(_monthly(at)) == {("2025-05", "openai")}
+    assert [c for c in _chart_data(at, 0) if c["provider"] != "openai"] == []
 
 
 def test_missing_reconciliation_table_explains_how_to_load_billing(tmp_path, monkeypatch):

@@ -1,111 +1,137 @@
-"""Overview page: spend per source tag, daily trend, top spenders, anomalies and the forecast."""
+"""Overview page: spend per source tag (yesterday, month to date, forecast month end), the daily
+trend, spend by service category, top movers and the latest open anomalies."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
-from decimal import Decimal
 
 import altair as alt
 import polars as pl
 import streamlit as st
 
-from app import data, theme
+from app import components as ui
+from app import data, data_costs, data_signals, filters, theme
 
-ANALYTICS_MISSING = (
-    "Analytics are not built yet — anomalies and forecasts appear once the analytics assets "
-    "have run (`make demo`, or materialise them in Dagster)."
-)
 UNPRICED_HELP = (
     "Requests with no known price. Their cost is NULL, not $0, so they are left out of the "
     "spend figures rather than counted as free."
 )
 NO_REQUESTS_HELP = "Invoices and cost exports carry amounts, not request counts."
+NO_FORECAST_HELP = (
+    "No projection yet: forecasts appear once the analytics assets have run (`make demo`, or "
+    "materialise `analytics/cost_projections` in Dagster)."
+)
+MOVER_DAYS = 7
+CARD = {"border": True, "height": "stretch"}  # metric cards of one row share its height
 
 
-def _usd(value: Decimal | float | None) -> str:
-    """A dollar amount for display; an em dash when there is nothing to show."""
-    return "—" if value is None else f"${value:,.2f}"
+def _projection_help(row: dict, f: filters.Filters) -> str:
+    """What a month-end projection covers, and which chosen filters it cannot apply (forecasts
+    exist per tag, in total and per provider)."""
+    ignored = [
+        filters.DIMENSIONS[k].label.lower()
+        for k in ("category", "project", "team", "env")
+        if f.chosen(k)
+    ]
+    if len(f.chosen("provider")) > 1:
+        ignored.insert(0, "provider (several chosen: the total is shown)")
+    note = f" Not filtered by {', '.join(ignored)}." if ignored else ""
+    return (
+        f"AI usage spend projected for {row['period_start']:%B %Y}: "
+        f"{ui.usd(row['actual_to_date'])} actual through {row['actual_through']:%b %d} plus "
+        f"the forecast of the remaining days ({row['model_name']}). 80 % range "
+        f"{ui.usd(row['lo_80'])} – {ui.usd(row['hi_80'])}.{note}"
+    )
 
 
-def _filters(first: date, last: date, available: list[str]) -> tuple[date, date, list[str]]:
-    """Sidebar widgets: the chosen date range (default: the last 90 days of data) and tags."""
-    default_start = max(first, last - timedelta(days=89))
-    with st.sidebar:
-        picked = st.date_input(
-            "Date range", value=(default_start, last), min_value=first, max_value=last
-        )
-        tags = st.multiselect("Source tags", available, default=available)
-    picked = picked if isinstance(picked, tuple) else (picked,)
-    start = picked[0] if picked else default_start
-    end = picked[1] if len(picked) > 1 else last
-    return start, end, theme.ordered_tags(tags)
-
-
-def _spend_metrics(as_of: date, tags: list[str]) -> None:
+def _spend_metrics(as_of: date, f: filters.Filters, tags: list[str]) -> None:
     """One row of spend metrics per source tag; tags are never added together."""
     st.subheader("Spend (USD)")
-    day_label = "Yesterday" if as_of == date.today() - timedelta(days=1) else f"{as_of:%b %d}"
-    rows = {r["source_tag"]: r for r in data.spend_summary(as_of, tags).iter_rows(named=True)}
+    day_label = "Yesterday" if as_of == data.yesterday() else f"{as_of:%b %d}"
+    rows = {r["source_tag"]: r for r in data_costs.spend_summary(as_of, f).iter_rows(named=True)}
+    last_30 = data_costs.daily_spend(replace(f, start=as_of - timedelta(days=29), end=as_of))
+    providers = f.chosen("provider")
+    projected = data_costs.month_end_projections(providers[0] if len(providers) == 1 else None)
+    projections = {r["source_tag"]: r for r in projected.iter_rows(named=True)}
     notes = []
     for tag in tags:
-        row = rows.get(tag, {})
-        badge = theme.badge(tag)
-        cols = st.columns(4)
-        cols[0].metric(f"{badge} {day_label}", _usd(row.get("spend_day")), border=True)
-        cols[1].metric(f"{badge} Month to date", _usd(row.get("spend_mtd")), border=True)
-        cols[2].metric(f"{badge} Last 30 days", _usd(row.get("spend_30d")), border=True)
+        row, badge = rows.get(tag, {}), theme.badge(tag)
+        cols = st.columns(5)
+        cols[0].metric(f"{badge} {day_label}", ui.usd(row.get("spend_day")), **CARD)
+        cols[1].metric(f"{badge} Month to date", ui.usd(row.get("spend_mtd")), **CARD)
+        proj = projections.get(tag)
+        cols[2].metric(
+            f"{badge} Forecast {proj['period_start']:%b}" if proj else f"{badge} Forecast",
+            ui.usd(proj["projected_total"]) if proj else "—",
+            f"AI only · 80 %: ${proj['lo_80']:,.0f}–${proj['hi_80']:,.0f}" if proj else None,
+            delta_color="off",
+            delta_arrow="off",
+            help=_projection_help(proj, f) if proj else NO_FORECAST_HELP,
+            **CARD,
+        )
+        spark = dict(ui.per_tag(last_30, [tag]))[tag]
+        cols[3].metric(
+            f"{badge} Last 30 days",
+            ui.usd(row.get("spend_30d")),
+            chart_data=spark["cost_usd"].fill_null(0).to_list() if spark.height > 1 else None,
+            chart_type="area",
+            **CARD,
+        )
         if row and row.get("requests_30d") is None:  # invoices carry no request counts
-            cols[3].metric(
-                f"{badge} Unpriced requests (30 d)", "—", help=NO_REQUESTS_HELP, border=True
-            )
+            cols[4].metric(f"{badge} Unpriced (30 d)", "—", help=NO_REQUESTS_HELP, **CARD)
             notes.append(f"{tag}: no request counts")
             continue
         unpriced, requests = row.get("unpriced_30d") or 0, row.get("requests_30d") or 0
-        cols[3].metric(
-            f"{badge} Unpriced requests (30 d)", f"{unpriced:,}", help=UNPRICED_HELP, border=True
-        )
+        cols[4].metric(f"{badge} Unpriced (30 d)", f"{unpriced:,}", help=UNPRICED_HELP, **CARD)
         notes.append(f"{tag}: {unpriced:,} of {requests:,}")
+    missing = [t for t in tags if t not in rows]
+    if missing:
+        st.caption(
+            f"No spend for {', '.join(missing)} in the 30 days to {as_of:%Y-%m-%d}: load it "
+            "(`bimo load SOURCE FILES`) or widen the filters. Data health shows each source."
+        )
     st.caption(
         f"As of {as_of:%Y-%m-%d}. Unpriced requests in the last 30 days — {'; '.join(notes)}. "
-        "Unpriced requests have a NULL cost, not $0: they are excluded from spend, not free."
+        "Unpriced requests have a NULL cost, not $0: they are excluded from spend, not free. "
+        "Forecasts cover AI usage spend only (cloud and SaaS are not forecast)."
     )
 
 
-def _daily_chart(start: date, end: date, tags: list[str]) -> None:
-    """Daily USD spend, one unstacked line per source tag."""
+def _daily_chart(f: filters.Filters, tags: list[str]) -> None:
+    """Daily USD spend, one small chart per source tag, each on its own scale."""
     st.subheader("Daily spend")
-    df = data.daily_spend(start, end, tags)
+    df = data_costs.daily_spend(f)
     if df.is_empty():
         st.info("No spend in the selected range.")
         return
-    base = alt.Chart(df).encode(
-        x=alt.X("charge_date:T", title=None),
-        y=alt.Y("cost_usd:Q", title="USD per day", stack=None),
-        color=theme.color_encoding(),
-    )
-    line = base.mark_line(point=True).encode(
+    ui.tag_charts(
+        df,
+        tags,
+        x_domain=(f.start, f.end),
+        x="charge_date",
+        y="cost_usd",
+        y_title="USD per day",
         tooltip=[
-            alt.Tooltip("charge_date:T", title="date"),
-            alt.Tooltip("source_tag:N", title="source"),
-            alt.Tooltip("cost_usd:Q", title="spend", format="$,.2f"),
             alt.Tooltip("requests:Q", format=","),
             alt.Tooltip("unpriced_requests:Q", title="unpriced", format=","),
-        ]
+        ],
     )
-    chart = (base.mark_area(opacity=0.12) + line).interactive(bind_y=False)
-    st.altair_chart(chart, width="stretch")
+    missing_days = (f.end - f.start).days + 1 - df["charge_date"].n_unique()
+    if missing_days > 0:
+        st.caption(f"{missing_days} day(s) in the range have no spend rows at all.")
 
 
 def _category_bar(df: pl.DataFrame, tag: str) -> alt.LayerChart:
     """A small horizontal bar chart of one tag's USD spend per service category; a category
     whose cost is wholly unpriced gets no bar and an "unpriced" label, never $0."""
-    labels = ["unpriced" if v is None else _usd(v) for v in df["cost_usd"]]
+    labels = ["unpriced" if v is None else ui.usd(v) for v in df["cost_usd"]]
     df = df.with_columns(
         cost_usd=pl.col("cost_usd").cast(pl.Float64),
         label_at=pl.col("cost_usd").cast(pl.Float64).fill_null(0),
         label=pl.Series(labels, dtype=pl.String),
     )
-    base = alt.Chart(df, height=30 * df.height + 20).encode(
+    base = alt.Chart(df, height=alt.Step(28)).encode(
         y=alt.Y("service_category:N", title=None, sort=["ai", "cloud", "saas"]),
         tooltip=[
             alt.Tooltip("service_category:N", title="category"),
@@ -117,17 +143,17 @@ def _category_bar(df: pl.DataFrame, tag: str) -> alt.LayerChart:
     bars = base.mark_bar(color=theme.SOURCE_COLORS.get(tag, "gray")).encode(
         x=alt.X("cost_usd:Q", title="USD")
     )
-    text = base.mark_text(align="left", dx=4).encode(x="label_at:Q", text="label:N")
+    text = base.mark_text(align="left", dx=4, color=theme.SOURCE_COLORS.get(tag, "gray")).encode(
+        x="label_at:Q", text="label:N"
+    )
     return bars + text
 
 
-def _categories(start: date, end: date, tags: list[str]) -> None:
+def _categories(f: filters.Filters, tags: list[str]) -> None:
     """Spend per service category (ai / cloud / saas), one small chart per source tag."""
     st.subheader("Spend by service category (ai / cloud / saas)")
-    df = data.spend_by_category(start, end, tags)
-    cols = st.columns(len(tags))
-    for col, tag in zip(cols, tags, strict=True):
-        part = df.filter(pl.col("source_tag") == tag) if not df.is_empty() else df
+    df = data_costs.spend_by_category(f)
+    for col, (tag, part) in zip(st.columns(len(tags)), ui.per_tag(df, tags), strict=True):
         col.markdown(theme.badge(tag))
         if part.is_empty():
             col.caption("No spend in the selected range.")
@@ -136,103 +162,93 @@ def _categories(start: date, end: date, tags: list[str]) -> None:
     st.caption("Selected date range. Each tag is shown on its own; tags are never added up.")
 
 
-def _top_bar(df: pl.DataFrame, dimension: str, tag: str) -> alt.Chart:
-    """A horizontal bar chart of one tag's top `dimension` values by spend."""
+def _movers_chart(df: pl.DataFrame, dimension: str, tag: str) -> alt.Chart:
+    """One tag's largest changes in spend, as bars left (down) or right (up) of zero."""
     return (
-        alt.Chart(df, height=28 * df.height + 20)
+        alt.Chart(df, height=alt.Step(24), title=theme.chart_title(tag, f"by {dimension}"))
         .mark_bar(color=theme.SOURCE_COLORS.get(tag, "gray"))
         .encode(
-            y=alt.Y(f"{dimension}:N", sort="-x", title=None),
-            x=alt.X("cost_usd:Q", title="USD"),
+            y=alt.Y(
+                f"{dimension}:N",
+                sort=alt.EncodingSortField("change_usd", op="sum", order="descending"),
+                title=None,
+            ),
+            x=alt.X("change_usd:Q", title="USD change"),
             tooltip=[
                 alt.Tooltip(f"{dimension}:N"),
-                alt.Tooltip("cost_usd:Q", title="spend", format="$,.2f"),
-                alt.Tooltip("requests:Q", format=","),
-                alt.Tooltip("unpriced_requests:Q", title="unpriced", format=","),
+                alt.Tooltip("recent_usd:Q", title=f"last {MOVER_DAYS} days", format="$,.2f"),
+                alt.Tooltip("previous_usd:Q", title=f"{MOVER_DAYS} days before", format="$,.2f"),
+                alt.Tooltip("change_usd:Q", title="change", format="+$,.2f"),
             ],
         )
     )
 
 
-def _top_spend(as_of: date, tags: list[str]) -> None:
-    """Top models and projects by spend over the last 30 days, ranked within each source tag."""
-    st.subheader("Top models and projects — last 30 days")
-    frames = {dim: data.top_spend(dim, as_of, tags) for dim in ("model", "project")}
+def _top_movers(as_of: date, f: filters.Filters, tags: list[str]) -> None:
+    """The models and projects whose spend moved most, week on week, within each tag."""
+    st.subheader(f"Top movers — last {MOVER_DAYS} days vs the {MOVER_DAYS} before")
+    frames = {
+        dim: data_costs.top_movers(as_of, f, dim, days=MOVER_DAYS) for dim in ("model", "project")
+    }
     for tag in tags:
-        st.markdown(f"{theme.badge(tag)} {theme.SOURCE_MEANINGS.get(tag, '')}")
-        for col, (dim, df) in zip(st.columns(2), frames.items(), strict=True):
-            part = df.filter(pl.col("source_tag") == tag) if not df.is_empty() else df
-            if part.is_empty():
-                col.caption(f"No {dim} spend.")
+        cols = st.columns(2)
+        for col, (dim, df) in zip(cols, frames.items(), strict=True):
+            part = dict(ui.per_tag(df, [tag]))[tag]
+            if part.is_empty() or not (part["change_usd"] != 0).any():
+                col.caption(f"{theme.badge(tag)} No change in spend by {dim}.")
             else:
-                col.altair_chart(_top_bar(part, dim, tag), width="stretch")
+                col.altair_chart(_movers_chart(part, dim, tag), width="stretch")
+    movers = pl.concat([df for df in frames.values() if not df.is_empty()], how="diagonal")
+    if not movers.is_empty():
+        with st.expander("Top movers as a table"):
+            ui.table(movers, "top_movers")
 
 
-def _anomalies(start: date, end: date, tags: list[str]) -> None:
-    """Flagged anomalies in the selected range, latest first."""
-    st.subheader("Flagged anomalies")
+def _anomalies(f: filters.Filters) -> None:
+    """The latest open anomalies in the range; the Anomalies page has the rest."""
+    st.subheader("Open anomalies")
     if not data.table_exists("analytics", "cost_anomalies"):
-        st.info(ANALYTICS_MISSING)
+        ui.missing(
+            "Analytics are not built yet",
+            "anomalies and forecasts appear once the analytics assets have run (`make demo`, "
+            "or materialise them in Dagster).",
+        )
         return
-    df = data.anomalies(start, end, tags)
+    df = data_signals.anomalies(f, status="open")
     if df.is_empty():
-        st.success("No anomalies flagged in the selected range.")
+        st.success("No open anomalies in the selected range.")
         return
-    st.dataframe(
-        df,
-        hide_index=True,
+    keep = [
+        c
+        for c in (
+            "anomaly_date",
+            "source_tag",
+            "metric",
+            "series_level",
+            "series_key",
+            "severity",
+            "direction",
+            "actual",
+            "expected",
+            "impact_usd",
+            "driver_dimension",
+            "driver_value",
+        )
+        if c in df.columns
+    ]
+    ui.table(
+        df.select(keep).head(10),
+        "open_anomalies",
         column_config={
             "anomaly_date": st.column_config.DateColumn("date"),
             "source_tag": "source",
             "impact_usd": st.column_config.NumberColumn("impact", format="dollar"),
-            "detected_at": st.column_config.DatetimeColumn("detected"),
         },
     )
-
-
-def _y(field: str) -> alt.Y:
-    """A daily-USD y encoding; every layer of the forecast chart shares its axis title."""
-    return alt.Y(f"{field}:Q", title="USD per day")
-
-
-def _forecast(last: date) -> None:
-    """prod total spend: the last 60 days of actuals and the forecast with 80 % / 95 % bands."""
-    st.subheader("Forecast — prod total spend")
-    if not data.table_exists("analytics", "cost_forecast"):
-        st.info(ANALYTICS_MISSING)
-        return
-    fc = data.total_forecast("prod")
-    if fc.is_empty():
-        st.info("No forecast for prod yet.")
-        return
-    actual = data.daily_spend(last - timedelta(days=59), last, ["prod"])
-    color = theme.SOURCE_COLORS["prod"]
-    x = alt.X("date:T", title=None)
-    bands = alt.Chart(fc.rename({"forecast_date": "date"})).encode(x=x)
-    usd = ("forecast", "lo_80", "hi_80", "lo_95", "hi_95")
-    layers = [
-        bands.mark_area(opacity=0.15, color=color).encode(y=_y("lo_95"), y2="hi_95:Q"),
-        bands.mark_area(opacity=0.3, color=color).encode(y=_y("lo_80"), y2="hi_80:Q"),
-        bands.mark_line(color=color, strokeDash=[6, 4], point=True).encode(
-            y=_y("forecast"),
-            tooltip=[alt.Tooltip("date:T"), *(alt.Tooltip(f"{c}:Q", format="$,.2f") for c in usd)],
-        ),
-    ]
-    if not actual.is_empty():
-        layers.append(
-            alt.Chart(actual.rename({"charge_date": "date"}))
-            .mark_line(color=color)
-            .encode(
-                x=x,
-                y=_y("cost_usd"),
-                tooltip=[alt.Tooltip("date:T"), alt.Tooltip("cost_usd:Q", format="$,.2f")],
-            )
-        )
-    st.altair_chart(alt.layer(*layers).interactive(bind_y=False), width="stretch")
-    st.caption(
-        f"Solid: actual prod spend. Dashed: forecast by `{fc.item(0, 'model_name')}`, trained "
-        f"through {fc.item(0, 'trained_through'):%Y-%m-%d}. Shaded: 80 % (darker) and 95 % "
-        "(lighter) prediction intervals."
+    st.page_link(
+        "app_pages/anomalies.py",
+        label=f"All {df.height} open anomalies, with charts and acknowledgement",
+        icon=":material/arrow_forward:",
     )
 
 
@@ -240,22 +256,17 @@ def render() -> None:
     """Draw the Overview page."""
     st.title("Overview")
     st.markdown(theme.legend_markdown())
-    bounds = data.cost_date_bounds() if data.warehouse_published() else None
-    if bounds is None:
+    if data.cost_date_bounds() is None:
         st.info(data.NO_DATA_MESSAGE)
         return
-    first, last = bounds
-    start, end, tags = _filters(first, last, theme.ordered_tags(data.source_tags()))
-    if not tags:
-        st.warning("Select at least one source tag in the sidebar.")
-        return
-    as_of = max(start, min(end, date.today() - timedelta(days=1)))
-    _spend_metrics(as_of, tags)
-    _daily_chart(start, end, tags)
-    _categories(start, end, tags)
-    _top_spend(as_of, tags)
-    _anomalies(start, end, tags)
-    _forecast(last)
+    f = filters.current()
+    tags = f.tags()
+    as_of = max(f.start, min(f.end, data.yesterday()))
+    _spend_metrics(as_of, f, tags)
+    _daily_chart(f, tags)
+    _categories(f, tags)
+    _top_movers(as_of, f, tags)
+    _anomalies(f)
 
 
 render()

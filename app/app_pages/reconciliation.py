@@ -10,7 +10,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from app import data, theme
+from app import components as ui
+from app import data_recon, filters, theme
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 MISSING = (
     "Reconciliation needs billing data: load it with `bimo load openai-costs FILE` (or the demo)."
 )
+# The mart's gap columns, in waterfall order, with their labels; they add up to the variance.
 GAPS: dict[str, str] = {
     "gap_unlogged_usd": "unlogged traffic",
     "gap_dev_tools_usd": "developer tools",
@@ -27,7 +29,6 @@ GAPS: dict[str, str] = {
     "gap_fx_usd": "FX",
     "gap_unexplained_usd": "unexplained",
 }
-"""The mart's gap columns, in waterfall order, with their labels; they add up to the variance."""
 GAP_COLORS = {"adds to the bill": "#E15759", "reduces the bill": "#76B7B2"}
 TABLE_COLUMNS = (
     "prod_estimate_usd",
@@ -50,17 +51,9 @@ COLUMN_LABELS = {
 }
 
 
-def _usd(value: Decimal | float | None, *, signed: bool = False) -> str:
-    """A dollar amount for display (with its sign when `signed`); an em dash for nothing."""
-    if value is None or value != value:  # None or NaN
-        return "—"
-    sign = "−" if value < 0 else ("+" if signed and value > 0 else "")
-    return f"{sign}${abs(value):,.2f}"
-
-
 def _pct(value: float | None) -> str:
     """A signed percentage for display; an em dash when billing was 0."""
-    return "—" if value is None or value != value else f"{value:+.1%}".replace("-", "−")
+    return ui.pct(value, signed=True)
 
 
 def _month_end(month: date) -> date:
@@ -87,8 +80,8 @@ def _styled(df: pl.DataFrame) -> Styler:
 
     return (
         df.to_pandas()
-        .style.format(_usd, subset=money)
-        .format(lambda v: _usd(v, signed=True), subset=["variance_usd"])
+        .style.format(ui.usd, subset=money)
+        .format(lambda v: ui.usd(v, signed=True), subset=["variance_usd"])
         .format(_pct, subset=["variance_pct"])
         .format("{:,.0f}", subset=["prod_requests", "billing_line_items"], na_rep="—")
         .format(lambda m: f"{m:%Y-%m}", subset=[c for c in ("month",) if c in df.columns])
@@ -96,50 +89,42 @@ def _styled(df: pl.DataFrame) -> Styler:
     )
 
 
-def _filters(periods: pl.DataFrame) -> tuple[date, date, list[str], float]:
-    """Sidebar widgets: providers, the month range (default: all) and the variance threshold."""
-    months = sorted(periods["month"].unique().to_list())
-    providers = sorted(periods["provider"].unique().to_list())
+def _months(f: filters.Filters) -> tuple[date, date]:
+    """The first and last month the shared date range touches."""
+    return f.start.replace(day=1), f.end.replace(day=1)
+
+
+def _threshold() -> float:
+    """The variance threshold (a page setting, kept in the URL)."""
     with st.sidebar:
-        picked = st.multiselect("Providers", providers, default=providers, key="recon_providers")
-        first, last = months[0], months[-1]
-        if len(months) > 1:
-            first, last = st.select_slider(
-                "Months",
-                options=months,
-                value=(first, last),
-                format_func=lambda m: f"{m:%b %Y}",
-                key="recon_months",
-            )
         threshold = st.slider(
-            "Highlight variance beyond (%)", 0.0, 50.0, 5.0, step=0.5, key="recon_threshold"
+            "Highlight variance beyond (%)",
+            0.0,
+            50.0,
+            5.0,
+            step=0.5,
+            key="recon_threshold",
+            bind="query-params",
         )
-    return first, last, picked, threshold / 100
+    return threshold / 100
 
 
 def _monthly_table(df: pl.DataFrame, threshold: float) -> None:
     """The monthly estimate vs billed table per provider, highlighted and downloadable."""
     st.subheader("Monthly estimate vs billed")
     table = df.select("month", "provider", *TABLE_COLUMNS)
-    st.dataframe(_styled(table), hide_index=True, column_config=COLUMN_LABELS)
+    ui.table(table, "reconciliation_monthly", styled=_styled(table), column_config=COLUMN_LABELS)
     flagged = table["beyond_threshold"].sum()
     st.caption(
         f"Variance = billed − prod estimate; % of billed. {flagged} of {table.height} "
         f"provider-months are beyond ±{threshold:.1%} (highlighted)."
     )
-    st.download_button(
-        "Download CSV",
-        table.write_csv(),
-        file_name="bimo_reconciliation_monthly.csv",
-        mime="text/csv",
-        icon=":material/download:",
-    )
 
 
-def _daily_charts(first: date, last: date, providers: list[str]) -> None:
+def _daily_charts(first: date, last: date, providers: list[str] | None) -> None:
     """Daily prod estimate vs billed, one two-line chart per provider."""
     st.subheader("Daily estimate vs billed")
-    df = data.reconciliation_daily(first, _month_end(last), providers)
+    df = data_recon.daily(first, _month_end(last), providers)
     if df.is_empty():
         st.info("No daily reconciliation rows for the selected providers and months.")
         return
@@ -193,7 +178,9 @@ def _waterfall(row: dict) -> alt.LayerChart:
         ),
         tooltip=[alt.Tooltip("step:N"), alt.Tooltip("usd:Q", title="USD", format="$,.2f")],
     )
-    labels = base.mark_text(dy=-8).encode(y="end:Q", text=alt.Text("usd:Q", format="$,.2f"))
+    labels = base.mark_text(dy=-8, color="gray").encode(
+        y="end:Q", text=alt.Text("usd:Q", format="$,.2f")
+    )
     return bars + labels
 
 
@@ -208,11 +195,11 @@ def _breakdown(df: pl.DataFrame, threshold: float) -> None:
     row = part.filter(pl.col("month") == month).row(0, named=True)
 
     cols = st.columns(3)
-    cols[0].metric(f"{theme.badge('prod')} Estimate", _usd(row["prod_estimate_usd"]), border=True)
-    cols[1].metric(f"{theme.badge('billing')} Billed", _usd(row["billing_usd"]), border=True)
+    cols[0].metric(f"{theme.badge('prod')} Estimate", ui.usd(row["prod_estimate_usd"]), border=True)
+    cols[1].metric(f"{theme.badge('billing')} Billed", ui.usd(row["billing_usd"]), border=True)
     cols[2].metric(
         "Variance (billed − estimate)",
-        _usd(row["variance_usd"], signed=True),
+        ui.usd(row["variance_usd"], signed=True),
         delta=None if row["variance_pct"] is None else f"{row['variance_pct']:+.1%} of billed",
         delta_color="off",
         border=True,
@@ -223,32 +210,32 @@ def _breakdown(df: pl.DataFrame, threshold: float) -> None:
         {"component": list(GAPS.values()), "usd": [row[c] for c in GAPS]},
         schema_overrides={"usd": df.schema["variance_usd"]},
     )
-    st.dataframe(
+    ui.table(
         components,
-        hide_index=True,
+        "reconciliation_gap",
         column_config={"usd": st.column_config.NumberColumn("USD", format="dollar")},
     )
     explained = sum((v or Decimal(0) for v in components["usd"]), Decimal(0))
     variance = row["variance_usd"] or Decimal(0)
     if explained == variance:
-        st.caption(f"The seven components add up to the variance, {_usd(variance, signed=True)}.")
+        st.caption(f"The seven components add up to the variance, {ui.usd(variance, signed=True)}.")
     else:
         st.warning(
-            f"The components add up to {_usd(explained, signed=True)}, not the variance "
-            f"{_usd(variance, signed=True)}: the reconciliation mart is inconsistent."
+            f"The components add up to {ui.usd(explained, signed=True)}, not the variance "
+            f"{ui.usd(variance, signed=True)}: the reconciliation mart is inconsistent."
         )
     _by_model(month, provider, threshold)
 
 
 def _by_model(month: date, provider: str, threshold: float) -> None:
     """The same month's estimate vs billed per model of the provider."""
-    models = data.reconciliation_models(month, provider)
+    models = data_recon.models(month, provider)
     if models.is_empty():
         st.caption(f"No per-model rows for {provider} in {month:%b %Y}.")
         return
     st.markdown(f"**By model — {provider}, {month:%b %Y}**")
     table = _with_flag(models, threshold).select("model", *TABLE_COLUMNS)
-    st.dataframe(_styled(table), hide_index=True, column_config=COLUMN_LABELS)
+    ui.table(table, "reconciliation_models", styled=_styled(table), column_config=COLUMN_LABELS)
 
 
 def render() -> None:
@@ -258,21 +245,19 @@ def render() -> None:
         f"{theme.badge('prod')} {theme.SOURCE_MEANINGS['prod']} vs "
         f"{theme.badge('billing')} {theme.SOURCE_MEANINGS['billing']}, per provider."
     )
-    periods = (
-        data.reconciliation_periods()
-        if data.table_exists("marts", "fct_reconciliation")
-        else pl.DataFrame()
-    )
-    if periods.is_empty():
+    if data_recon.periods().is_empty():
         st.info(MISSING)
         return
-    first, last, providers, threshold = _filters(periods)
-    if not providers:
-        st.warning("Select at least one provider in the sidebar.")
-        return
-    monthly = data.reconciliation_monthly(first, last, providers)
+    f = filters.current()
+    threshold = _threshold()
+    first, last = _months(f)
+    providers = list(f.chosen("provider")) or None
+    monthly = data_recon.monthly(first, last, providers)
     if monthly.is_empty():
-        st.info("No reconciliation rows for the selected providers and months.")
+        st.info(
+            "No reconciliation rows for the selected providers and months "
+            f"({first:%b %Y} – {last:%b %Y}). Widen the date range or clear the provider filter."
+        )
         return
     monthly = _with_flag(monthly, threshold)
     _monthly_table(monthly, threshold)

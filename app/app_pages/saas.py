@@ -2,48 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import altair as alt
 import polars as pl
 import streamlit as st
 
-from app import data, theme
+from app import components as ui
+from app import data_saas, filters, theme
 
 NO_SAAS = (
     "No SaaS data yet — load seat snapshots and invoices (`bimo load github-copilot-seats "
     "FILES`, `slack-billable`, `zoom-users`, `saas-invoices`), or run `make demo`."
 )
 
-st.title("SaaS")
-st.caption(theme.legend_markdown())
 
-bounds = data.saas_date_bounds()
-if bounds is None:
-    st.info(NO_SAAS)
-    st.stop()
-first, last = bounds
-with st.sidebar:
-    picked = st.date_input(
-        "Date range",
-        value=(max(first, last - timedelta(days=89)), last),
-        min_value=first,
-        max_value=last,
-        key="saas_range",
+def _spend(f: filters.Filters) -> None:
+    st.subheader("Spend by tool")
+    st.caption(
+        "`prod`: paid seats in the seat snapshots × seat price; `billing`: invoices (spread "
+        "over their month) and GitHub billing usage. The two describe the same spend and are "
+        "never added."
     )
-picked = picked if isinstance(picked, tuple) else (picked,)
-start = picked[0] if picked else first
-end = picked[1] if len(picked) > 1 else last
-
-st.subheader("Spend by tool")
-st.caption(
-    "`prod`: paid seats in the seat snapshots × seat price; `billing`: invoices (spread over "
-    "their month) and GitHub billing usage. The two describe the same spend and are never added."
-)
-spend = data.saas_spend_by_tool(start, end, list(theme.SOURCE_TAGS))
-if spend.is_empty():
-    st.info("No SaaS spend in the selected range.")
-else:
+    spend = data_saas.spend_by_tool(f)
+    if spend.is_empty():
+        st.info("No SaaS spend in the selected range.")
+        return
     chart = (
         alt.Chart(spend)
         .mark_bar()
@@ -59,21 +41,21 @@ else:
             ],
         )
     )
-    st.altair_chart(chart, use_container_width=True)
+    st.altair_chart(chart, width="stretch")
     if spend["unconverted_rows"].sum():
         st.warning(
             "Some invoices are in a currency with no rate in `fx_rates`: they are left out "
             "of the USD totals, not counted as $0."
         )
-    st.download_button(
-        "Download CSV", spend.write_csv(), "saas_spend.csv", "text/csv", key="dl_saas_spend"
-    )
+    ui.download(spend, "saas_spend", label="Download spend by tool (CSV)")
 
-st.subheader("Seats paid vs active")
-seats = data.saas_seats(start, end)
-if seats.is_empty():
-    st.info("No seat snapshots in the selected range.")
-else:
+
+def _seats(f: filters.Filters) -> None:
+    st.subheader("Seats paid vs active")
+    seats = data_saas.seats(f)
+    if seats.is_empty():
+        st.info("No seat snapshots in the selected range.")
+        return
     long = seats.unpivot(
         index=["date", "tool"],
         on=["seats_paid", "seats_active"],
@@ -81,7 +63,7 @@ else:
         value_name="seats",
     ).with_columns(pl.col("measure").str.replace("seats_", ""))
     chart = (
-        alt.Chart(long)
+        alt.Chart(long, title=theme.chart_title("prod", "seat snapshots"))
         .mark_line(point=True)
         .encode(
             x=alt.X("date:T", title=None),
@@ -90,21 +72,44 @@ else:
             strokeDash=alt.StrokeDash("measure:N", title="seats"),
             tooltip=["date:T", "tool:N", "measure:N", "seats:Q"],
         )
+        .interactive(bind_y=False)
     )
-    st.altair_chart(chart, use_container_width=True)
+    st.altair_chart(chart, width="stretch")
     st.caption(
-        "Active = used within the last 30 days (dbt var `saas_active_days`); Slack bills only "
-        "active users, so its paid and active seats are the same."
+        "Seat counts come from the vendors' APIs (`prod`). Active = used within the last 30 "
+        "days (dbt var `saas_active_days`); Slack bills only active users, so its paid and "
+        "active seats are the same."
     )
 
-st.subheader("Idle seats")
-idle = data.saas_idle_seats()
-if idle.is_empty():
-    st.success("No idle paid seats on the latest snapshots.")
-else:
+
+def _idle(f: filters.Filters) -> None:
+    st.subheader("Idle seats")
+    idle = data_saas.idle_seats(f)
+    if idle.is_empty():
+        st.success("No idle paid seats on the latest snapshots.")
+        return
     total = idle["monthly_cost_usd"].sum()
-    st.metric("Idle seats cost per month", f"${total:,.2f}", f"{idle.height} seats", border=True)
-    st.dataframe(idle, hide_index=True, use_container_width=True)
-    st.download_button(
-        "Download CSV", idle.write_csv(), "idle_seats.csv", "text/csv", key="dl_idle_seats"
+    st.metric(
+        f"{theme.badge('prod')} Idle seats cost per month",
+        f"${total:,.2f}",
+        f"{idle.height} seats",
+        delta_color="off",
+        border=True,
     )
+    ui.table(idle, "idle_seats")
+
+
+def render() -> None:
+    """Draw the SaaS page."""
+    st.title("SaaS")
+    st.caption(theme.legend_markdown())
+    if data_saas.date_bounds() is None:
+        st.info(NO_SAAS)
+        return
+    f = filters.current()
+    _spend(f)
+    _seats(f)
+    _idle(f)
+
+
+render()
