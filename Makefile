@@ -19,7 +19,7 @@ help:
 	@echo "make screenshots  - docs/screenshots/*.png: every dashboard page on a fresh demo warehouse"
 	@echo "make ui     - Dagster UI on http://127.0.0.1:3000 and the dashboard on http://127.0.0.1:8501"
 	@echo "make lint   - ruff lint and format check"
-	@echo "make bench  - benchmarks (results in benchmarks/results/)"
+	@echo "make bench  - benchmarks (benchmarks/results.md; bench-quick: a small CI run)"
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -74,8 +74,12 @@ ui: install
 	wait
 
 bench: install
+	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/ingest_throughput.py
 	$(BIN)/python benchmarks/anomaly_accuracy.py
+
+bench-quick: install
+	$(BIN)/python benchmarks/bench.py --quick
 
 clean:
 	rm -rf $(VENV) .tools data dagster_home/storage dagster_home/logs dagster_home/history dbt_project/target

@@ -1,0 +1,117 @@
+"""The benchmark harness (`benchmarks/bench.py`): runs on a tiny scale and writes every section;
+its pure helpers (percentiles, dbt layer timings, the results page) on fixed inputs."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from harness import percentile  # noqa: E402
+from pipeline import file_day, in_days, layer_times  # noqa: E402
+from report import render  # noqa: E402
+
+SECTIONS = ("ingestion", "scales", "dashboard", "profile", "forecast")
+HEADINGS = (
+    "## Targets",
+    "## 1. Ingestion throughput per source format",
+    "## 2. End to end per scale",
+    "## 3. One-day increment",
+    "## 4. dbt per layer, analytics, forecast",
+    "## 5. Dashboard page latency",
+    "## 6. Profile of the slowest stage",
+)
+
+
+def test_percentile_interpolates_between_ranks():
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 95) == pytest.approx(3.85)
+    assert percentile([5.0], 95) == 5.0
+
+
+def test_layer_times_sum_execute_time_per_folder_prefix():
+    def node(uid, start, end):
+        return {
+            "unique_id": uid,
+            "timing": [
+                {
+                    "name": "compile",
+                    "started_at": "2026-10-31T00:00:00Z",
+                    "completed_at": "2026-10-31T00:00:09Z",
+                },
+                {
+                    "name": "execute",
+                    "started_at": f"2026-10-31T00:00:{start:02d}Z",
+                    "completed_at": f"2026-10-31T00:00:{end:02d}Z",
+                },
+            ],
+        }
+
+    layers = layer_times(
+        {
+            "results": [
+                node("model.bimo.stg_a", 0, 1),
+                node("model.bimo.stg_b", 1, 4),
+                node("model.bimo.fct_c", 4, 10),
+                node("test.bimo.not_null_x", 10, 11),
+            ]
+        }
+    )
+    assert layers["staging"] == {"nodes": 2, "seconds": 4.0, "slowest": ["stg_b", 3.0]}
+    assert layers["marts"]["seconds"] == 6.0
+    assert layers["data tests"]["nodes"] == 1
+
+
+def test_day_files_are_selected_by_the_date_in_their_name():
+    files = [
+        Path("requests-2026-10-30.jsonl"),
+        Path("requests-2026-10-31.jsonl.gz"),
+        Path("invoices.csv"),
+    ]
+    assert file_day(files[1]).isoformat() == "2026-10-31"
+    assert in_days(files, ("2026-10-31", "2026-10-31")) == [files[1]]
+    assert in_days(files, None) == files
+
+
+def test_results_page_reports_targets_not_measured_without_results():
+    page = render({})
+    assert "## Targets" in page
+    assert page.count("not measured") + page.count("not run") >= 4
+
+
+@pytest.mark.slow
+def test_tiny_benchmark_writes_every_section(tmp_path):
+    out = tmp_path / "results"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench.py"),
+            "--tiny",
+            "--out",
+            str(out),
+            "--work",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    results = json.loads(out.with_suffix(".json").read_text())
+    assert set(SECTIONS) <= set(results)
+    scale = results["scales"]["XS"]
+    assert scale["history_requests"] > 0 and scale["increment"]["new_rows_first_run"] > 0
+    assert {"dbt build", "analytics", "publish"} <= set(scale["stages"])
+    assert scale["dbt_layers"]["marts"]["nodes"] > 0
+    assert all(f["bimo"]["rows"] > 0 for f in results["ingestion"]["formats"].values())
+    dashboard = results["dashboard"][results["dashboard"]["used"]]
+    assert dashboard["pages"] and all(p["queries"] > 0 for p in dashboard["pages"].values())
+    assert results["profile"]["profile"]["top_own"]
+    page = out.with_suffix(".md").read_text()
+    assert all(h in page for h in HEADINGS), page[:2000]
+    assert results["ingestion"]["command"].startswith(".venv/bin/python benchmarks/bench.py")
