@@ -199,7 +199,9 @@ def _invocations(r: dict) -> str:
     if len(calls) <= 1:
         return _meta(r)
     listed = "; ".join(
-        f"`{c['command']}` at {c['date']} (load average {c['load_average_start']})" for c in calls
+        f"`{c['command']}` at {c['date']} (load average {c['load_average_start']}"
+        + (f"; {c['note']})" if c.get("note") else ")")
+        for c in calls
     )
     return (
         f"Taken in {len(calls)} bounded invocations (each stage's load average is in the "

@@ -41,6 +41,7 @@ def layers_section(res: dict) -> list[str]:
             + " | ".join(_f(s["stages"]["dbt build"]["process_s"], 2) for s in scales.values())
             + " | |"
         )
+        lines += _increment_layers(scales, layers)
         lines += [
             "",
             "Analytics steps (seconds, median; anomaly detection is `anomalies`):",
@@ -77,6 +78,29 @@ def layers_section(res: dict) -> list[str]:
             "with workers.",
             "",
         ]
+    return lines
+
+
+def _increment_layers(scales: dict, layers: list[str]) -> list[str]:
+    """The same per layer for the one-day increment (`--vars` window: the per-request models
+    rebuild one day)."""
+    inc = {k: v["increment"]["dbt_layers"] for k, v in scales.items() if v.get("increment")}
+    if not inc:
+        return []
+    lines = [
+        "",
+        "The same for the one-day increment (the window's day only in the per-request models):",
+        "",
+        "| layer | " + " | ".join(f"{s} s" for s in inc) + " |",
+        "|---|" + "---:|" * len(inc),
+    ]
+    for layer in [*layers, "dbt_elapsed"]:
+        name = "dbt's own elapsed (build)" if layer == "dbt_elapsed" else layer
+        cells = []
+        for v in inc.values():
+            x = v.get(layer)
+            cells.append(_f(x if layer == "dbt_elapsed" else (x or {}).get("seconds"), 2))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 
 

@@ -111,6 +111,7 @@ def test_tiny_benchmark_writes_every_section(tmp_path):
     assert all(f["bimo"]["rows"] > 0 for f in results["ingestion"]["formats"].values())
     dashboard = results["dashboard"][results["dashboard"]["used"]]
     assert dashboard["pages"] and all(p["queries"] > 0 for p in dashboard["pages"].values())
+    assert results["ingestion_at_scale"]["bimo_vs_dicts"] > 0
     assert results["profile"]["profile"]["top_own"]
     page = out.with_suffix(".md").read_text()
     assert all(h in page for h in HEADINGS), page[:2000]
