@@ -1,14 +1,18 @@
 """The dashboard's only access to the warehouse: cached, read-only queries on the published copy.
 
-Each query opens a short-lived sandboxed connection to the read copy and closes it, so the
-dashboard never blocks the pipeline and holds no connection across reruns. Results are cached
-for a minute and keyed by the copy's modification time, so a newly published warehouse shows up
-on the next rerun. The `data_*` modules hold the queries of each page; they all run through
-`query` (or, for the SQL page and the source checks, the shared `bimo` functions wrapped there).
+A page run opens one sandboxed read-only connection to the read copy on its first uncached
+query, reuses it for the rest of the run and closes it when the run ends (`close_connection`,
+called by the entry point), so the dashboard never blocks the pipeline and holds no connection
+across reruns; the read copy is replaced atomically, so an open connection keeps reading the copy
+it opened. Results are cached for a minute and keyed by the copy's modification time, so a newly
+published warehouse shows up on the next rerun. The `data_*` modules hold the queries of each
+page; they all run through `query` (or, for the SQL page and the source checks, the shared `bimo`
+functions wrapped there).
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 
 import duckdb
@@ -38,18 +42,35 @@ def snapshot_version() -> tuple[str, int] | None:
         return None
 
 
+_run = threading.local()  # Streamlit runs each script run in its own thread
+
+
+def _connection(version: tuple[str, int]) -> duckdb.DuckDBPyConnection | None:
+    """This run's read connection to the copy `version` names, opened on first use."""
+    if getattr(_run, "con", None) is not None and _run.version == version:
+        return _run.con
+    close_connection()
+    _run.con, _run.version = read_connection(settings()), version
+    return _run.con
+
+
+def close_connection() -> None:
+    """Close this run's read connection, if one was opened (the end of every page run)."""
+    con, _run.con = getattr(_run, "con", None), None
+    if con is not None:
+        con.close()
+
+
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def _cached_query(version: tuple[str, int], sql: str, params: list | None) -> pl.DataFrame:
     """Run `sql` on the read copy identified by `version`; a missing table gives an empty frame."""
-    con = read_connection(settings())
+    con = _connection(version)
     if con is None:
         return pl.DataFrame()
     try:
         return con.sql(sql, params=params).pl()
     except duckdb.CatalogException:
         return pl.DataFrame()
-    finally:
-        con.close()
 
 
 def query(sql: str, params: list | None = None) -> pl.DataFrame:

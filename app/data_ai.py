@@ -1,5 +1,6 @@
 """AI usage queries: `marts.fct_llm_usage_daily` (requests, tokens by type, cost, errors,
-unpriced requests) and `marts.fct_llm_requests` (latency percentiles, error types)."""
+unpriced requests), `marts.fct_llm_latency_daily` (latency percentiles, read from its
+histograms within ±1.25 %) and `marts.fct_llm_requests` (error types)."""
 
 from __future__ import annotations
 
@@ -86,22 +87,14 @@ def daily(f: Filters) -> pl.DataFrame:
 def models(f: Filters) -> pl.DataFrame:
     """Per source tag, provider and model: requests, error rate, tokens by type, estimated
     cost, cost per 1k priced tokens, unpriced requests and latency percentiles (from the
-    request mart, over the same filters)."""
+    latency histograms, over the same filters)."""
     where, params = f.clause(COLUMNS, date_column="usage_date")
     tokens = ", ".join(f"sum({c}) as {c}" for c in TOKEN_TYPES)
     latency, more = "", []
     columns = "null as latency_p50_ms, null as latency_p95_ms"
-    if data.table_exists("marts", "fct_llm_requests"):
-        req_where, more = f.clause(COLUMNS, date_column="request_date")
-        latency = f"""
-            left join (
-                select source_tag, provider, model,
-                    quantile_cont(duration_ms, 0.5) as latency_p50_ms,
-                    quantile_cont(duration_ms, 0.95) as latency_p95_ms,
-                from marts.fct_llm_requests where {req_where}
-                group by all
-            ) as lat using (source_tag, provider, model)
-        """
+    if data.table_exists("marts", "fct_llm_latency_daily"):
+        keys, more = "source_tag, provider, model", params
+        latency = f"left join ({_percentiles(keys, where)}) as lat using ({keys})"
         columns = "lat.latency_p50_ms, lat.latency_p95_ms"
     return data.query(
         f"""
@@ -129,21 +122,39 @@ def models(f: Filters) -> pl.DataFrame:
 
 def latency_daily(f: Filters) -> pl.DataFrame:
     """Median and 95th-percentile request latency (ms) per day and source tag."""
-    if not data.table_exists("marts", "fct_llm_requests"):
+    if not data.table_exists("marts", "fct_llm_latency_daily"):
         return pl.DataFrame()
-    where, params = f.clause(COLUMNS, date_column="request_date")
+    where, params = f.clause(COLUMNS, date_column="usage_date")
+    keys = "usage_date, source_tag"
     return data.query(
         f"""
-        select request_date, source_tag,
-            quantile_cont(duration_ms, 0.5) as p50_ms,
-            quantile_cont(duration_ms, 0.95) as p95_ms,
-        from marts.fct_llm_requests
-        where duration_ms is not null and {where}
-        group by all
+        select usage_date as request_date, source_tag,
+            latency_p50_ms as p50_ms, latency_p95_ms as p95_ms,
+        from ({_percentiles(keys, where)})
         order by request_date, source_tag
         """,
         params,
     )
+
+
+def _percentiles(keys: str, where: str) -> str:
+    """SQL: the p50 and p95 latency (ms) per `keys` from the latency histograms matching
+    `where`: the middle of the first bucket at which the running share of requests reaches
+    the percentile."""
+    return f"""
+        select {keys},
+            min(latency_ms) filter (where running >= 0.5 * total) as latency_p50_ms,
+            min(latency_ms) filter (where running >= 0.95 * total) as latency_p95_ms,
+        from (
+            select {keys}, latency_ms,
+                sum(sum(requests)) over (partition by {keys} order by latency_bucket) as running,
+                sum(sum(requests)) over (partition by {keys}) as total,
+            from marts.fct_llm_latency_daily
+            where {where}
+            group by {keys}, latency_bucket, latency_ms
+        )
+        group by all
+    """
 
 
 def error_types(f: Filters) -> pl.DataFrame:

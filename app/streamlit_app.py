@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import streamlit as st
 
-from app import filters, theme
+from app import data, filters, theme
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 NO_CATEGORY = tuple(k for k in filters.ALL if k != "category")
@@ -62,4 +62,7 @@ page = st.navigation(pages)
 filters.sidebar(used.get(page.title, ()))
 with st.sidebar:
     st.caption("Source tags — never added together: " + theme.legend_markdown())
-page.run()
+try:
+    page.run()
+finally:
+    data.close_connection()  # no connection outlives the run

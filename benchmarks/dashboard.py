@@ -4,10 +4,11 @@ The pages and their queries are discovered at run time, so a restructured `app/`
 it is: the app runs under Streamlit's `AppTest` once per page (pages found by wrapping
 `st.navigation`), with every `read_connection` the `app.data*` modules open wrapped to record the
 SQL and parameters each page sends. Each page's recorded queries are then replayed `repeats`
-times, cache cold, each on a fresh sandboxed read connection as the data layer opens them: the
-page's data time is the sum over its queries. The whole page render under AppTest (widgets and
-charts included, cache cleared) is timed too. If the app cannot be run, a fixed set of the
-queries the pages ran when this benchmark was written is replayed instead (`FALLBACK`).
+times, cache cold, on one fresh sandboxed read connection per page run as the data layer opens
+it: the page's data time is the connect plus the sum over its queries. The whole page render
+under AppTest (widgets and charts included, cache cleared) is timed too. If the app cannot be
+run, a fixed set of the queries the pages ran when this benchmark was written is replayed
+instead (`FALLBACK`).
 """
 
 from __future__ import annotations
@@ -149,7 +150,7 @@ def time_renders(root: Path, paths: dict[str, str], repeats: int) -> dict[str, l
 
 
 def replay(queries: dict[str, list], repeats: int) -> dict[str, dict]:
-    """Each page's queries, `repeats` times, each on a fresh read connection."""
+    """Each page's queries, `repeats` times, on one fresh read connection per page run."""
     import duckdb
 
     from bimo.settings import get_settings
@@ -171,21 +172,19 @@ def replay(queries: dict[str, list], repeats: int) -> dict[str, dict]:
             q for q in items if not any(f.endswith(" ".join(q[0].split())[:80]) for f in failed)
         ]
         per_load, connects, per_query = [], [], [[] for _ in items]
-        for _ in range(repeats):
-            total = connect = 0.0
-            for k, (sql, params) in enumerate(items):
-                t = time.perf_counter()
-                con = read_connection(settings)
-                opened = time.perf_counter()
-                try:
+        for _ in range(repeats):  # one connection per page run, as `app.data` opens it
+            t = time.perf_counter()
+            con = read_connection(settings)
+            opened = time.perf_counter()
+            try:
+                for k, (sql, params) in enumerate(items):
+                    q = time.perf_counter()
                     con.sql(sql, params=params).pl()
-                finally:
-                    con.close()
-                dt = time.perf_counter() - t
-                per_query[k].append(dt)
-                total, connect = total + dt, connect + opened - t
-            per_load.append(total)
-            connects.append(connect)
+                    per_query[k].append(time.perf_counter() - q)
+            finally:
+                con.close()
+            per_load.append(time.perf_counter() - t)
+            connects.append(opened - t)
         slowest = max(range(len(items)), key=lambda k: percentile(per_query[k], 50), default=None)
         out[page] = {
             "queries": len(items),

@@ -127,7 +127,7 @@ def dashboard_section(res: dict) -> list[str]:
             "",
         ]
     lines += [
-        "| page | queries | data p50 ms | data p95 ms | connect ms (p50, summed) | n | "
+        "| page | queries | data p50 ms | data p95 ms | connect ms (p50) | n | "
         "render p50 ms | render p95 ms | slowest query (p50 ms) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
@@ -140,9 +140,9 @@ def dashboard_section(res: dict) -> list[str]:
         )
     lines += [
         "",
-        "*data*: the page's queries in sequence, each on a fresh read connection as the "
-        "data layer opens them, cache cold; *render*: the whole page under AppTest (cache "
-        "cleared), Streamlit and charts included.",
+        "*data*: the page's queries in sequence on one fresh read connection, as the data "
+        "layer opens it for a page run, cache cold (connect included); *render*: the whole "
+        "page under AppTest (cache cleared), Streamlit and charts included.",
         "",
     ]
     return lines

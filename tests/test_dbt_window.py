@@ -22,7 +22,11 @@ from tests.conftest import build, source_files
 
 WINDOW = (date(2026, 10, 10), date(2026, 10, 13))  # three days, end exclusive
 LATE_DAY = "2026-10-11"
-MARTS = {"fct_llm_requests": "request_date", "fct_llm_usage_daily": "usage_date"}
+MARTS = {
+    "fct_llm_requests": "request_date",
+    "fct_llm_usage_daily": "usage_date",
+    "fct_llm_latency_daily": "usage_date",
+}
 MARTS_AND_DAILY_COST = {**MARTS, "fct_daily_cost": "charge_date"}
 
 
@@ -43,6 +47,7 @@ def test_windowed_models_are_the_per_request_models():
         "intermediate/int_llm_requests_priced",
         "marts/fct_llm_requests",
         "marts/fct_llm_usage_daily",
+        "marts/fct_llm_latency_daily",
     }
 
 

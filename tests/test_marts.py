@@ -183,3 +183,36 @@ def test_last_complete_day_is_the_generated_end(built):
         assert last_complete_day(con) == END
     finally:
         con.close()
+
+
+def test_latency_histograms_hold_every_timed_request_and_give_percentiles_within_bounds(built):
+    """The dashboard's percentiles come from `fct_llm_latency_daily`: every request with a
+    duration is in one bucket, and a percentile read from the buckets (the app's own SQL) is
+    within a bucket of the exact one per tag, provider and model."""
+    from app.data_ai import _percentiles
+
+    settings, _ = built
+    counted, timed = query(
+        settings,
+        "select (select sum(requests) from marts.fct_llm_latency_daily), "
+        "(select count(*) from marts.fct_llm_requests where duration_ms is not null)",
+    )[0]
+    assert counted == timed > 0
+    keys = "source_tag, provider, model"
+    rows = query(
+        settings,
+        f"""
+        select h.latency_p50_ms, h.latency_p95_ms, e.p50, e.p95, e.n
+        from ({_percentiles(keys, "true")}) as h
+        join (
+            select {keys}, count(*) as n,
+                quantile_cont(duration_ms, 0.5) as p50, quantile_cont(duration_ms, 0.95) as p95
+            from marts.fct_llm_requests where duration_ms is not null group by all
+        ) as e using ({keys})
+        where e.n >= 200
+        """,
+    )
+    assert len(rows) >= 3
+    for p50, p95, exact50, exact95, n in rows:
+        assert abs(p50 / max(exact50, 1) - 1) < 0.05, (p50, exact50, n)
+        assert abs(p95 / max(exact95, 1) - 1) < 0.05, (p95, exact95, n)
