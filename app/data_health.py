@@ -3,7 +3,6 @@ code as `bimo status` and `bimo quarantine`), and rows per source and day in the
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import polars as pl
@@ -11,8 +10,6 @@ import streamlit as st
 
 from app import data
 from bimo import source_health
-
-_DAY = re.compile(r"max\((?P<expr>.+)\)(?:::date)?")
 
 
 @st.cache_data(ttl=data.TTL_S, show_spinner=False)
@@ -40,12 +37,6 @@ def quarantine(*, limit: int = 50) -> tuple[pl.DataFrame, pl.DataFrame]:
     return _quarantine(version, limit)
 
 
-def _day_sql(source: source_health.Source) -> str | None:
-    """The per-row day of a source, from the expression `bimo status` takes the newest of."""
-    found = _DAY.fullmatch(source.date_sql)
-    return f"({found['expr']})::date" if found else None
-
-
 def completeness(start: date, end: date) -> pl.DataFrame:
     """Rows per source and day between two dates in the raw tables, plus the days an API pull
     covered with no rows (`covered_empty`): one row per (source, day) that has either."""
@@ -53,8 +44,8 @@ def completeness(start: date, end: date) -> pl.DataFrame:
     parts, params = [], []
     for source in source_health.SOURCES:
         table = f"{source.dataset}.{source.table}"
-        day = _day_sql(source)
-        if table not in present or day is None:
+        day = source.day_sql
+        if table not in present:
             continue
         where = "source_system = ? and" if source.filtered else ""
         parts.append(

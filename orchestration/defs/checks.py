@@ -20,6 +20,7 @@ import dagster as dg
 import duckdb
 
 from bimo.settings import get_settings
+from bimo.source_health import utc_day
 from bimo.warehouse import connect_with_retry, writer_lock
 from ingestion.formats import FORMATS
 from ingestion.saas import TABLES as SAAS_TABLES
@@ -59,7 +60,7 @@ class RawTable:
 
 
 def _utc_day(column: str) -> str:
-    return f"timezone('UTC', \"{column}\")::date"
+    return utc_day(f'"{column}"')
 
 
 def _saas(table: str, day: str, **kw) -> RawTable:
