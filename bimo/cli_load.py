@@ -1,13 +1,15 @@
 """`bimo load`: parse files for one source, load them, print what happened.
 
 A PATH that is a URL (s3://, gs://, az://, file://, …) is first mirrored into
-`<landing>/.remote/` and then read like a local folder of the mirrored files.
+`<landing>/.remote/` and then read like a local folder of the mirrored files. Local paths must
+resolve inside `BIMO_FILE_ROOTS` (default: the current directory) or the landing folder.
 """
 
 from __future__ import annotations
 
 import glob
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -81,7 +83,7 @@ def _gateway(source, paths, settings, console, progress) -> int | None:
     from ingestion.readers import JSON_SUFFIXES
 
     local = _localize(paths, settings, console, progress, suffixes=JSON_SUFFIXES)
-    files = group_files(source, local)
+    files = group_files(source, local, roots=settings.file_roots)
     if not files[source]:
         console.print(f"[red]error:[/] no JSON files found in {_shown(paths)}")
         return 2
@@ -108,10 +110,11 @@ def _billing(source, paths, settings, console, progress) -> int | None:
 
     if source in FILE_SOURCES:
         local = _localize(paths, settings, console, progress, manifests=True)
-        files, parse = expand_billing_paths(local), FILE_SOURCES[source]
+        files, parse = expand_billing_paths(local, roots=settings.file_roots), FILE_SOURCES[source]
     elif source in API_SOURCES:
         local = _localize(paths, settings, console, progress, suffixes=JSON_SUFFIXES)
-        files, parse = expand_paths(local), lambda p: parse_saved(source, Path(p))
+        files = expand_paths(local, roots=settings.file_roots)
+        parse = partial(parse_saved, source)
     else:
         raise ValueError(f"unknown source {source!r}")
     if not files:
@@ -149,10 +152,11 @@ def _saas(source, paths, settings, console, progress) -> int | None:
     from ingestion.saas.load import load_saas
 
     if source == "saas-invoices":
-        files = expand_billing_paths(_localize(paths, settings, console, progress))
+        local = _localize(paths, settings, console, progress)
+        files = expand_billing_paths(local, roots=settings.file_roots)
     else:
         local = _localize(paths, settings, console, progress, suffixes=JSON_SUFFIXES)
-        files = expand_paths(local)
+        files = expand_paths(local, roots=settings.file_roots)
     if not files:
         console.print(f"[red]error:[/] no {source} files found in {_shown(paths)}")
         return 2

@@ -2,7 +2,9 @@
 
 `BIMO_WAREHOUSE` names the DuckDB file for dlt, dbt, Dagster and Streamlit alike.
 `BIMO_LANDING_URL`, when set, is a folder or object-store URL that the Dagster ingestion assets
-mirror into the landing folder before they read it.
+mirror into the landing folder before they read it. `BIMO_FILE_ROOTS` (folders separated by
+`os.pathsep`) are where `bimo load` may read files: by default the current directory; the landing
+folder is always one.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class Settings:
     landing_dir: Path
     start_date: date
     landing_url: str | None = None  # mirrored into landing_dir by the ingestion assets
+    file_roots: tuple[Path, ...] = ()  # file sources read only below these (symlinks resolved)
 
     @property
     def snapshot(self) -> Path:
@@ -42,9 +45,11 @@ def get_settings(warehouse: str | os.PathLike[str] | None = None) -> Settings:
     wh = Path(warehouse or os.environ.get("BIMO_WAREHOUSE") or DEFAULT_WAREHOUSE)
     landing = Path(os.environ.get("BIMO_LANDING_DIR") or wh.parent / "landing")
     start = date.fromisoformat(os.environ.get("BIMO_START_DATE", "2025-01-01"))
+    roots = [r for r in os.environ.get("BIMO_FILE_ROOTS", "").split(os.pathsep) if r.strip()]
     return Settings(
         warehouse=wh.resolve(),
         landing_dir=landing.resolve(),
         start_date=start,
         landing_url=os.environ.get("BIMO_LANDING_URL") or None,
+        file_roots=tuple(dict.fromkeys(p.resolve() for p in [landing, *map(Path, roots or ["."])])),
     )

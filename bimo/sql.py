@@ -45,7 +45,10 @@ REFUSED: dict[str, tuple[str, str]] = {
     "VACUUM": ("VACUUM/ANALYZE", READ_ONLY),
     "TRANSACTION": ("BEGIN/COMMIT/ROLLBACK", "each query runs on its own"),
     "CALL": ("CALL", f"only {ONE_QUERY} (read-only table functions go in FROM)"),
+    "MULTI": ("PIVOT without IN (…) inside a query", "it runs as several statements"),
 }
+# Statements DuckDB's parser types as PRAGMA, named by what was typed.
+PRAGMA_KEYWORDS = {"IMPORT": ("IMPORT DATABASE", NO_FILES), "COPY": REFUSED["COPY"]}
 # Types named by the keyword typed: INSTALL, RESET, USE, TRUNCATE, CHECKPOINT, ANALYZE, …
 KEYWORD_TYPES = {"LOAD", "SET", "TRANSACTION", "VACUUM", "DELETE", "CALL"}
 # Table functions that only read the catalog or generate rows; every other one is refused
@@ -116,7 +119,9 @@ def audit(sql: str) -> None:
             kind = "UNKNOWN"
         if kind != "SELECT":
             name, why = REFUSED.get(kind, (_keyword(statement.query), f"only {ONE_QUERY}"))
-            if kind in KEYWORD_TYPES:
+            if kind == "PRAGMA":
+                name, why = PRAGMA_KEYWORDS.get(_keyword(statement.query), (name, why))
+            elif kind in KEYWORD_TYPES:
                 name = _keyword(statement.query)
             elif kind == "UNKNOWN":
                 name = _keyword(statement.query, 2)

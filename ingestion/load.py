@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -82,11 +82,13 @@ def table_counts(settings: Settings) -> dict[str, int]:
         con.close()
 
 
-def group_files(source: str, paths: Iterable[str | Path]) -> dict[str, list[Path]]:
-    """Files for one source, from paths, globs and folders."""
+def group_files(
+    source: str, paths: Iterable[str | Path], *, roots: Sequence[Path] | None = None
+) -> dict[str, list[Path]]:
+    """Files for one source, from paths, globs and folders (inside `roots`, when given)."""
     if source not in FORMATS:
         raise ValueError(f"unknown source {source!r}; choose one of {', '.join(FORMATS)}")
-    return {source: expand_paths(paths)}
+    return {source: expand_paths(paths, roots=roots)}
 
 
 def load_files(

@@ -20,6 +20,13 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def file_roots(tmp_path_factory) -> None:
+    """`bimo load` reads only below BIMO_FILE_ROOTS: the tests' temporary folders and the repo."""
+    base = tmp_path_factory.getbasetemp().parent  # shared by every xdist worker
+    os.environ.setdefault("BIMO_FILE_ROOTS", os.pathsep.join([str(base), os.getcwd()]))
+
+
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory) -> Path:
     """35 days of a small demo company (deterministic)."""

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
+
+INT64_MAX = 2**63 - 1
+# Requests logged before 2000 or after 2099 are corrupt clocks or units, never real traffic.
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
 
 CONTENT_KEYS = frozenset(
     {
@@ -56,6 +61,8 @@ def count(value: object, field: str) -> int | None:
         raise BadRecord(f"{field}: expected an integer, got {type(value).__name__}")
     if value < 0:
         raise BadRecord(f"{field}: negative value {value}")
+    if value > INT64_MAX:
+        raise BadRecord(f"{field}: {str(value)[:24]} is out of range")
     return value
 
 
@@ -69,7 +76,7 @@ def money(value: object, field: str) -> float | None:
         amount = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise BadRecord(f"{field}: expected a number, got {str(value)[:20]!r}") from None
-    if amount != amount or amount < 0:
+    if not math.isfinite(amount) or amount < 0:
         raise BadRecord(f"{field}: invalid amount {amount}")
     return amount
 
@@ -92,14 +99,26 @@ def timestamp(value: object, field: str, *, required: bool = False) -> datetime 
             raise BadRecord(f"missing {field}")
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), tz=UTC)
+        try:
+            when = datetime.fromtimestamp(float(value), tz=UTC)
+        except (OverflowError, ValueError, OSError):
+            raise BadRecord(f"{field}: {str(value)[:24]} is not a valid unix time") from None
+        return plausible(when, field)
     if not isinstance(value, str):
         raise BadRecord(f"{field}: expected a timestamp, got {type(value).__name__}")
     try:
         parsed = datetime.fromisoformat(value.strip().replace(" UTC", "+00:00"))
-    except ValueError:
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise BadRecord(f"{field}: unparseable timestamp {value[:40]!r}") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return plausible(parsed, field)
+
+
+def plausible(when: datetime, field: str) -> datetime:
+    """`when` if it lies in [2000, 2100); anything else is quarantined as out of range."""
+    if not EARLIEST <= when < LATEST:
+        raise BadRecord(f"{field}: {when.isoformat()[:25]} is out of range (2000-2099)")
+    return when
 
 
 def from_unix_nano(value: object, field: str, *, required: bool = False) -> datetime | None:
@@ -112,7 +131,11 @@ def from_unix_nano(value: object, field: str, *, required: bool = False) -> date
         nanos = int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise BadRecord(f"{field}: expected nanoseconds, got {str(value)[:30]!r}") from None
-    return datetime.fromtimestamp(nanos / 1e9, tz=UTC)
+    try:
+        when = datetime.fromtimestamp(nanos / 1e9, tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        raise BadRecord(f"{field}: {str(value)[:24]} is not a valid unix time") from None
+    return plausible(when, field)
 
 
 def scalar_extras(record: dict, known: frozenset[str]) -> str | None:

@@ -59,7 +59,11 @@ def _value(v: object) -> object:
 def _attrs(items: object) -> dict[str, object]:
     if not isinstance(items, list):
         return {}
-    return {a["key"]: _value(a.get("value")) for a in items if isinstance(a, dict) and "key" in a}
+    return {
+        a["key"]: _value(a.get("value"))
+        for a in items
+        if isinstance(a, dict) and isinstance(a.get("key"), str)
+    }
 
 
 def _span_row(span: dict, res: dict[str, object]) -> dict | Skip:
@@ -105,7 +109,9 @@ def _span_row(span: dict, res: dict[str, object]) -> dict | Skip:
             span.get("startTimeUnixNano"), "startTimeUnixNano", required=True
         ),
         "end_time": from_unix_nano(span.get("endTimeUnixNano"), "endTimeUnixNano"),
-        "ttft_ms": round(float(ttft) * 1000) if isinstance(ttft, int | float) else None,
+        "ttft_ms": count(round(ttft * 1000), "gen_ai.response.time_to_first_chunk")
+        if isinstance(ttft, int | float) and not isinstance(ttft, bool)
+        else None,
         "is_error": bool(is_error),
         "error_type": text(a.get("error.type"), "error.type"),
         "service_name": pick("service.name"),
@@ -125,10 +131,19 @@ def parse(rec: dict) -> Iterator[dict | BadRecord | Skip]:
         yield BadRecord("not an OTLP ExportTraceServiceRequest (no resourceSpans list)")
         return
     n = 0
-    for rs in resource_spans:
-        res = _attrs(((rs or {}).get("resource") or {}).get("attributes"))
-        for ss in (rs or {}).get("scopeSpans") or []:
-            for span in (ss or {}).get("spans") or []:
+    for i, rs in enumerate(resource_spans, start=1):
+        if not isinstance(rs, dict):
+            yield BadRecord(f"resourceSpans[{i}] is not an object")
+            continue
+        resource = rs.get("resource")
+        res = _attrs(resource.get("attributes") if isinstance(resource, dict) else None)
+        scope_spans = rs.get("scopeSpans") or []
+        for ss in scope_spans if isinstance(scope_spans, list) else [scope_spans]:
+            spans = ss.get("spans") if isinstance(ss, dict) else ss
+            if not isinstance(spans, list | None):
+                yield BadRecord(f"resourceSpans[{i}]: scopeSpans entry without a spans list")
+                continue
+            for span in spans or []:
                 n += 1
                 try:
                     if not isinstance(span, dict):

@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
-from ingestion.billing.apis.client import ApiError, iter_pages
+from ingestion.billing.apis.client import ApiError, iter_pages, mask, resolve_key
 from ingestion.billing.apis.pages import RawPage, read_saved_pages
 from ingestion.saas import github, invoices, slack, zoom
 from ingestion.saas.pages import DEFAULT_ORG, Endpoint, Request, parse_pages, snapshot_date
@@ -131,7 +131,7 @@ def fetch(
     )
     return parse_pages(
         endpoint,
-        _raise_reported(endpoint, pages),
+        _raise_reported(endpoint, pages, resolve_key(endpoint.provider, token)),
         org=org or DEFAULT_ORG,
         as_of=request.as_of,
         delivery_id=f"{source}@{pulled:%Y-%m-%dT%H:%M:%S.%fZ}",
@@ -139,12 +139,17 @@ def fetch(
     )
 
 
-def _raise_reported(endpoint: Endpoint, pages: Iterator[RawPage]) -> Iterator[RawPage]:
-    """Live pages, stopping at an error the API reports inside a 200 page (Slack `ok: false`)."""
+def _raise_reported(endpoint: Endpoint, pages: Iterator[RawPage], secret: str) -> Iterator[RawPage]:
+    """Live pages, stopping at an error the API reports inside a 200 page (Slack `ok: false`);
+    the token is masked in what the API said, even when it echoes it back."""
     for file, n, doc in pages:
-        if isinstance(doc, dict) and (reported := endpoint.error(doc)):
+        if isinstance(doc, dict) and (reported := endpoint.error(_masked(doc, secret))):
             raise ApiError(f"{endpoint.source}: {endpoint.provider.label} answered {reported}")
         yield file, n, doc
+
+
+def _masked(doc: dict, secret: str) -> dict:
+    return {k: mask(v, secret) if isinstance(v, str) else v for k, v in doc.items()}
 
 
 def _endpoint(source: str) -> Endpoint:

@@ -97,6 +97,8 @@ def invoice_row(values: dict[str, str | None]) -> dict:
     match = _PERIOD.fullmatch(period)
     if not match or not 1 <= int(match[2]) <= 12:
         raise BadData(f"period: expected YYYY-MM, got {period[:20]!r}")
+    if not 2000 <= int(match[1]) < 2100:
+        raise BadData(f"period: {period} is out of range (2000-2099)")
     seats = count(values["seats"], "seats")
     if seats is None:
         raise BadData("missing seats")

@@ -179,9 +179,12 @@ def day_of(value: object, field: str) -> date | None:
     """A `YYYY-MM-DD` date (a timestamp gives its UTC day); None when absent."""
     if isinstance(value, str) and len(value.strip()) == 10:
         try:
-            return date.fromisoformat(value.strip())
+            day = date.fromisoformat(value.strip())
         except ValueError:
             raise BadData(f"{field}: not a date: {value[:30]!r}") from None
+        if not 2000 <= day.year < 2100:
+            raise BadData(f"{field}: {day} is out of range (2000-2099)")
+        return day
     stamp = utc(value, field)
     return None if stamp is None else stamp.date()
 

@@ -2,6 +2,7 @@
 into `raw_billing.*`, monthly partitioned (a billing month reloads or backfills on its own)."""
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,9 +29,13 @@ SPECS = raw_table_specs(DATASET, {
 })  # fmt: skip
 
 
-def export_files(settings: Settings) -> dict[str, list[Path]]:
-    """Export files under `<landing>/billing/<source>[-suffix]/` (e.g. `focus-aws/`, `aws-cur/`)."""
+def export_files(
+    settings: Settings, warn: Callable[[str], None] | None = None
+) -> dict[str, list[Path]]:
+    """Export files under `<landing>/billing/<source>[-suffix]/` (e.g. `focus-aws/`, `aws-cur/`);
+    a symlink leading out of the landing folder is skipped with a warning."""
     from ingestion.billing.files import FILE_SOURCES, expand_billing_paths
+    from ingestion.readers import keep_inside
 
     root = settings.landing_dir / "billing"
     found: dict[str, list[Path]] = {}
@@ -41,7 +46,8 @@ def export_files(settings: Settings) -> dict[str, list[Path]]:
             (s for s in FILE_SOURCES if folder.name == s or folder.name.startswith(f"{s}-")), None
         )
         if source:
-            found.setdefault(source, []).extend(expand_billing_paths([folder]))
+            files = expand_billing_paths([folder])
+            found.setdefault(source, []).extend(keep_inside(files, settings.landing_dir, warn))
     return found
 
 
@@ -73,7 +79,7 @@ def billing_assets(context: dg.AssetExecutionContext):
     mirror_landing(settings, "billing", log=context.log.info)
     window = context.partition_time_window
     parses = []
-    for source, files in export_files(settings).items():
+    for source, files in export_files(settings, context.log.warning).items():
         from ingestion.billing.files import FILE_SOURCES
 
         parses += [in_window(FILE_SOURCES[source](f), window.start, window.end) for f in files]

@@ -1,6 +1,6 @@
 """dlt assets: gateway and CLI logs from the landing folder into `raw_gateway.*`."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from bimo.settings import Settings, get_settings
 from bimo.warehouse import connect_with_retry, writer_lock
 from ingestion.formats import FORMATS
 from ingestion.load import make_pipeline
-from ingestion.readers import JSON_SUFFIXES
+from ingestion.readers import JSON_SUFFIXES, keep_inside
 from ingestion.remote import mirror_landing
 from ingestion.source import DATASET, FormatStats, gateway_logs
 from orchestration.defs.automation import SOURCE_RETRY
@@ -41,15 +41,17 @@ class BimoDltTranslator(DagsterDltTranslator):
         )
 
 
-def landing_files(settings: Settings) -> dict[str, list[Path]]:
-    """JSON files under `<landing>/<source>/` for each log source."""
+def landing_files(
+    settings: Settings, warn: Callable[[str], None] | None = None
+) -> dict[str, list[Path]]:
+    """JSON files under `<landing>/<source>/` for each log source; a symlink leading out of
+    the landing folder is skipped with a warning, never followed."""
     found: dict[str, list[Path]] = {}
     for source in FORMATS:
         folder = settings.landing_dir / source
         if folder.is_dir():
-            found[source] = sorted(
-                f for f in folder.rglob("*") if f.is_file() and f.name.endswith(JSON_SUFFIXES)
-            )
+            files = (f for f in folder.rglob("*") if f.is_file() and f.name.endswith(JSON_SUFFIXES))
+            found[source] = keep_inside(sorted(files), settings.landing_dir, warn)
     return found
 
 
@@ -74,7 +76,7 @@ def gateway_log_assets(context: dg.AssetExecutionContext, dlt: DagsterDltResourc
     settings = get_settings()
     mirror_landing(settings, *FORMATS, log=context.log.info)
     window = context.partition_time_window
-    files = landing_files(settings)
+    files = landing_files(settings, context.log.warning)
     context.log.info(
         f"loading {sum(map(len, files.values()))} files from {settings.landing_dir} "
         f"for {window.start:%Y-%m-%d} .. {window.end:%Y-%m-%d}"

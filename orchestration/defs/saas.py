@@ -7,6 +7,7 @@ BIMO_GITHUB_ORG, SLACK_TOKEN, ZOOM_TOKEN), because a live API only ever answers 
 """
 
 import os
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -44,9 +45,13 @@ TOKENS = {
 }
 
 
-def saved_files(settings: Settings, start: date, end: date) -> dict[str, list[Path]]:
+def saved_files(
+    settings: Settings, start: date, end: date, warn: Callable[[str], None] | None = None
+) -> dict[str, list[Path]]:
     """Saved responses of snapshot days start ≤ day < end (monthly reports: any day of the
-    month) and every invoices file, under `<landing>/saas/<source>/`."""
+    month) and every invoices file, under `<landing>/saas/<source>/` (a symlink leading out of
+    the landing folder is skipped with a warning)."""
+    from ingestion.readers import keep_inside
     from ingestion.saas import SAAS_SOURCES
     from ingestion.saas.invoices import SOURCE as INVOICES
     from ingestion.saas.pages import snapshot_date
@@ -58,6 +63,7 @@ def saved_files(settings: Settings, start: date, end: date) -> dict[str, list[Pa
         if not folder.is_dir():
             continue
         files = sorted(f for f in folder.rglob("*") if f.is_file())
+        files = keep_inside(files, settings.landing_dir, warn)
         if source != INVOICES:
             monthly = source == "zoom-daily-report"
             first = start.replace(day=1) if monthly else start
@@ -110,7 +116,7 @@ def saas_assets(context: dg.AssetExecutionContext):
     last_day = end - timedelta(days=1)
     live = live_sources(context, end)
     parses = []
-    for source, files in saved_files(settings, start, end).items():
+    for source, files in saved_files(settings, start, end, context.log.warning).items():
         if source in live:  # the live pull replaces the saved copy of its day (or month)
             files = [f for f in files if not covers(source, snapshot_date(f), last_day)]
         parses += [parse_saved(source, f) for f in files]

@@ -141,7 +141,7 @@ def refusal(source: str, response: Response | None, attempts: int, secret: str) 
     if response is None:
         return f"{source}: the request failed without a response"
     status, url = response.status_code, sanitize_url(response.url)
-    said = vendor_message(response).replace(secret, "***")
+    said = vendor_message(response, secret)
     said = f": {said}" if said else ""
     if status == 429 or status >= 500:
         return (
@@ -153,9 +153,10 @@ def refusal(source: str, response: Response | None, attempts: int, secret: str) 
     return f"{source}: HTTP {status} from {url}{said}"
 
 
-def vendor_message(response: Response) -> str:
+def vendor_message(response: Response, secret: str = "") -> str:
     """The error a vendor put in its JSON body: `code` and `message`, Slack's `error`, or the
-    admin APIs' `{"error": {"message": ...}}`."""
+    admin APIs' `{"error": {"message": ...}}`; `secret` masked before the text is cut short, so
+    no part of it survives."""
     try:
         body = response.json()
     except ValueError:
@@ -168,4 +169,9 @@ def vendor_message(response: Response) -> str:
     said = str(body.get("message") or error or "")
     if body.get("code") is not None:
         said = f"code {body['code']}: {said}"
-    return said[:200]
+    return mask(said, secret)[:200]
+
+
+def mask(text: str, secret: str) -> str:
+    """`text` with every occurrence of `secret` replaced by `***`."""
+    return text.replace(secret, "***") if secret else text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -19,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from ingestion.billing.schema import AI_USAGE_SCHEMA, LINE_ITEM_SCHEMA, BillingParse
+from ingestion.formats.common import EARLIEST, INT64_MAX, LATEST
 
 DEFAULT_ACCOUNT = "default"
 _MONEY_STEP = Decimal(1).scaleb(-18)  # LINE_ITEM_SCHEMA money is DECIMAL(38, 18)
@@ -64,9 +66,13 @@ def loads(raw: bytes | str) -> object:
 def read_saved_pages(path: Path) -> Iterator[RawPage]:
     """Pages of a saved response: one page object, a JSON array of pages or JSON Lines (± gzip)."""
     raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
     name = str(path)
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error):
+            yield name, 1, BadData("gzip stream is truncated or corrupt")
+            return
     try:
         doc = loads(raw)
     except ValueError:
@@ -233,9 +239,17 @@ def unix_time(value: object) -> datetime:
     try:
         if isinstance(value, bool) or not isinstance(value, int | Decimal) or value % 1:
             raise ValueError
-        return datetime.fromtimestamp(int(value), UTC)
+        when = datetime.fromtimestamp(int(value), UTC)
     except (ValueError, ArithmeticError, OSError):
         raise BadData(f"expected unix seconds, got {str(value)[:30]!r}") from None
+    return plausible(when)
+
+
+def plausible(when: datetime) -> datetime:
+    """`when` if it lies in [2000, 2100): other times are corrupt, not billing history."""
+    if not EARLIEST <= when < LATEST:
+        raise BadData(f"{when.isoformat()[:25]} is out of range (2000-2099)")
+    return when
 
 
 def rfc3339(value: object) -> datetime:
@@ -244,9 +258,10 @@ def rfc3339(value: object) -> datetime:
         raise BadData(f"expected an RFC 3339 timestamp, got {str(value)[:30]!r}")
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise BadData(f"expected an RFC 3339 timestamp, got {value[:30]!r}") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return plausible(parsed)
 
 
 def decimal(value: object, field: str) -> Decimal:
@@ -285,6 +300,8 @@ def tokens(value: object, field: str) -> int | None:
         raise BadData(f"{field}: expected an integer, got {value[:20]!r}") from None
     if not number.is_finite() or number != number.to_integral_value() or number < 0:
         raise BadData(f"{field}: expected a non-negative integer, got {value}")
+    if number > INT64_MAX:
+        raise BadData(f"{field}: {str(value)[:24]} is out of range")
     return int(number)
 
 

@@ -12,13 +12,14 @@ itself — a restated delivery written later outranks the month-to-date one it r
 from __future__ import annotations
 
 import glob
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from ingestion.billing.files import aws_cur, azure, focus, gcp, oci
 from ingestion.billing.files.assemble import delivery_for
 from ingestion.billing.files.common import suffix
 from ingestion.billing.schema import BillingParse
+from ingestion.readers import check_inside
 
 FILE_SOURCES: dict[str, Callable[[Path], BillingParse]] = {
     "focus": focus.parse,
@@ -40,16 +41,21 @@ def is_billing_file(path: Path) -> bool:
     return suffix(path) in DATA_SUFFIXES
 
 
-def expand_billing_paths(paths: Iterable[str | Path]) -> list[Path]:
+def expand_billing_paths(
+    paths: Iterable[str | Path], *, roots: Sequence[Path] | None = None
+) -> list[Path]:
     """Files, folders (recursively) and glob patterns → billing data files in delivery order
     (oldest delivery first, then by path). Manifests and .zip archives are skipped; a named
-    path that does not exist raises FileNotFoundError."""
+    path that does not exist raises FileNotFoundError. With `roots`, a path or file that
+    resolves outside all of them raises `OutsideRootsError` (see `ingestion.readers`)."""
     found: dict[Path, None] = {}
     for item in paths:
         text = str(item)
         if any(ch in text for ch in "*?["):
             candidates = [Path(p) for p in sorted(glob.glob(text, recursive=True))]
         else:
+            if roots is not None:
+                check_inside([text], roots)
             path = Path(text)
             if not path.exists():
                 raise FileNotFoundError(f"billing input not found: {path}")
@@ -61,4 +67,6 @@ def expand_billing_paths(paths: Iterable[str | Path]) -> list[Path]:
                 else [candidate]
             )
             found.update((f, None) for f in files if f.is_file() and is_billing_file(f))
+    if roots is not None:
+        check_inside(found, roots)
     return sorted(found, key=lambda p: (delivery_for(p, "").rank, str(p)))

@@ -19,6 +19,7 @@ import polars as pl
 from ingestion.billing.files.common import LINE, Rows, read_rows
 from ingestion.billing.files.values import json_object, json_str, money, number, timestamp
 from ingestion.billing.schema import LINE_ITEM_SCHEMA, BillingParse
+from ingestion.formats.common import EARLIEST, LATEST
 
 POLARS_SCHEMA = pl.from_arrow(LINE_ITEM_SCHEMA.empty_table()).schema
 
@@ -195,7 +196,16 @@ class Mapper:
         return self.value(label, raw, number(raw), required=required)
 
     def timestamp(self, label: str, raw: pl.Expr, *, required: bool = False) -> pl.Expr:
-        return self.value(label, raw, timestamp(raw), required=required)
+        """A parsed UTC timestamp; one outside [2000, 2100) is a corrupt value, quarantined."""
+        parsed = self.value(label, raw, timestamp(raw), required=required)
+        self.checks.append(
+            pl.when(~parsed.is_between(pl.lit(EARLIEST), pl.lit(LATEST), closed="left")).then(
+                pl.concat_str(
+                    [pl.lit(f"{label} out of range (2000-2099): "), json_str(raw.str.slice(0, 60))]
+                )
+            )
+        )
+        return parsed
 
 
 def currency(raw: pl.Expr) -> pl.Expr:

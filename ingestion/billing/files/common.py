@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -71,14 +72,24 @@ def read_rows(path: Path, *, null_tokens: tuple[str, ...] = NULL_TOKENS) -> Rows
     return Rows(frame, rows.unreadable)
 
 
+def _gunzip(path: Path, data: bytes) -> bytes:
+    try:
+        return gzip.decompress(data)
+    except (EOFError, OSError, zlib.error):
+        raise ValueError(f"{path}: gzip stream is truncated or corrupt") from None
+
+
 def _read_csv(path: Path) -> Rows:
     data = path.read_bytes()
     if path.name.lower().endswith(".gz"):
-        data = gzip.decompress(data)
+        data = _gunzip(path, data)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if not data.strip():
         raise ValueError(f"{path}: empty file, no header row")
+    if not data.endswith((b"\n", b"\r")):
+        # A file cut mid-row: polars would pad the short last row with nulls and load it.
+        return _read_csv_slow(data)
     try:
         frame = pl.read_csv(data, infer_schema=False, encoding="utf8-lossy")
     except pl.exceptions.ComputeError:  # ragged lines: find them with the csv module
@@ -147,8 +158,8 @@ def _parquet_strings(path: Path) -> pl.DataFrame:
 def _read_json(path: Path) -> Rows:
     raw = path.read_bytes()
     if path.name.lower().endswith(".gz"):
-        raw = gzip.decompress(raw)
-    text = raw.decode("utf-8-sig")
+        raw = _gunzip(path, raw)
+    text = raw.decode("utf-8-sig", errors="replace")  # as lossy as the CSV reader
     records: list[tuple[int, object]] = []
     bad: list[tuple[int, str]] = []
     if text.lstrip().startswith("["):
