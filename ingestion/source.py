@@ -103,9 +103,10 @@ def parse_files(
             if not isinstance(rec, dict):
                 quarantine(pos, f"record is a JSON {type(rec).__name__}, not an object")
                 continue
+            reasons = []  # one quarantine row per record (its key is source, file, line)
             for out in module.parse(rec):
                 if isinstance(out, BadRecord):
-                    quarantine(pos, str(out))
+                    reasons.append(str(out))
                 elif isinstance(out, Skip):
                     stats.skipped += 1
                     stats.skip_reasons[out.why] = stats.skip_reasons.get(out.why, 0) + 1
@@ -118,6 +119,9 @@ def parse_files(
                         loaded_at,
                     )
                     rows.append(out)
+            if reasons:  # e.g. two bad spans of one OTel export request: both reasons kept
+                many = f"{len(reasons)} bad items: " if len(reasons) > 1 else ""
+                quarantine(pos, many + "; ".join(reasons))
             if len(rows) >= batch_rows:
                 stats.rows += len(rows)
                 yield pa.Table.from_pylist(rows, schema=schema)

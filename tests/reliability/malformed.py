@@ -419,6 +419,9 @@ def _gateway_cases() -> list[Case]:
            reason="gen_ai.usage.input_tokens"),
         ot("wrong_type", "attribute_key_is_a_list",
            lambda i, m: [_odd_key(m(i, 3))], good=4, n_bad=0),
+        ot("missing_field", "two_bad_spans_in_one_request",
+           lambda i, m: [_one_request(m(i, 3), m(i, 8, traceId=DROP), m(i, 9, spanId=DROP))],
+           good=4, reason="2 bad items: span 2: missing traceId; span 3: missing spanId"),
         ot("missing_field", "no_trace_id", lambda i, m: [m(i, 9, traceId=DROP)],
            reason="missing traceId"),
         ot("missing_field", "no_start_time", lambda i, m: [m(i, 9, startTimeUnixNano=DROP)],
@@ -475,6 +478,14 @@ def _no_genai() -> dict:
         "gen_ai.usage.output_tokens",
     )
     return {k: DROP for k in keys} | {"http.method": "GET"}  # fmt: skip
+
+
+def _one_request(*records: dict) -> dict:
+    """The spans of several export requests in one request's single scope (one JSON line)."""
+    spans = [r["resourceSpans"][0]["scopeSpans"][0]["spans"][0] for r in records]
+    first = records[0]
+    first["resourceSpans"][0]["scopeSpans"][0]["spans"] = spans
+    return first
 
 
 def _odd_key(record: dict) -> dict:
