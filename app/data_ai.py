@@ -1,6 +1,6 @@
 """AI usage queries: `marts.fct_llm_usage_daily` (requests, tokens by type, cost, errors,
 unpriced requests), `marts.fct_llm_latency_daily` (latency percentiles, read from its
-histograms within ±1.25 %) and `marts.fct_llm_requests` (error types)."""
+histograms within ±2.5 %) and `marts.fct_llm_errors_daily` (error types)."""
 
 from __future__ import annotations
 
@@ -159,15 +159,15 @@ def _percentiles(keys: str, where: str) -> str:
 
 def error_types(f: Filters) -> pl.DataFrame:
     """Failed requests per source tag, provider, error type and HTTP status, most first."""
-    if not data.table_exists("marts", "fct_llm_requests"):
+    if not data.table_exists("marts", "fct_llm_errors_daily"):
         return pl.DataFrame()
-    where, params = f.clause(COLUMNS, date_column="request_date")
+    where, params = f.clause(COLUMNS, date_column="usage_date")
     return data.query(
         f"""
         select source_tag, provider, coalesce(error_type, '(not given)') as error_type,
-            http_status, count(*) as requests,
-        from marts.fct_llm_requests
-        where is_error and {where}
+            http_status, sum(requests) as requests,
+        from marts.fct_llm_errors_daily
+        where {where}
         group by all
         order by source_tag, requests desc
         """,

@@ -39,34 +39,19 @@ def quarantine(*, limit: int = 50) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def completeness(start: date, end: date) -> pl.DataFrame:
     """Rows per source and day between two dates in the raw tables, plus the days an API pull
-    covered with no rows (`covered_empty`): one row per (source, day) that has either."""
+    covered with no rows (`covered_empty`): one row per (source, day) that has either. Read from
+    the counts the publish step stores with the copy; counted from the raw tables when a copy
+    predates them."""
     present = data.tables()
-    parts, params = [], []
-    for source in source_health.SOURCES:
-        table = f"{source.dataset}.{source.table}"
-        day = source.day_sql
-        if table not in present:
-            continue
-        where = "source_system = ? and" if source.filtered else ""
-        parts.append(
-            f"select ? as source, {day} as day, count(*) as rows from {table} "
-            f"where {where} {day} between ? and ? group by all"
-        )
-        params += [source.name, *([source.name] if source.filtered else []), start, end]
-    if "raw_billing.api_coverage" in present:
-        parts.append(
-            "select source_system as source, usage_date as day, 0 as rows "
-            "from raw_billing.api_coverage where usage_date between ? and ?"
-        )
-        params += [start, end]
-    if not parts:
-        return pl.DataFrame()
+    if source_health.ROWS_PER_DAY_TABLE in present:
+        counts = source_health.ROWS_PER_DAY_TABLE
+    else:
+        counts = source_health.rows_per_day_sql(present)
+        if counts is None:
+            return pl.DataFrame()
+        counts = f"({counts})"
     return data.query(
-        f"""
-        select source, day, sum(rows) as rows, sum(rows) = 0 as covered_empty
-        from ({" union all ".join(parts)})
-        group by all
-        order by source, day
-        """,
-        params,
+        f"select source, day, rows, covered_empty from {counts} "
+        "where day between ? and ? order by source, day",
+        [start, end],
     )

@@ -245,3 +245,43 @@ def quarantine_report(
         return counts, examples
     finally:
         con.close()
+
+
+ROWS_PER_DAY_TABLE = "health.source_rows_daily"
+"""Rows per source and day in the raw tables, rewritten at every publish (`refresh_rows_per_day`)
+so the read copy always holds the counts of its own raw tables."""
+
+
+def rows_per_day_sql(tables: set[str]) -> str | None:
+    """SQL: one row per (source, day) with the day's raw rows, plus the days an API pull covered
+    with no rows (`covered_empty`); None when no raw table exists."""
+    parts = []
+    for source in SOURCES:
+        table = f"{source.dataset}.{source.table}"
+        if table in tables:
+            where = f"where source_system = '{source.name}'" if source.filtered else ""
+            parts.append(
+                f"select '{source.name}' as source, {source.day_sql} as day, count(*) as rows "
+                f"from {table} {where} group by all"
+            )
+    if "raw_billing.api_coverage" in tables:
+        parts.append(
+            "select source_system as source, usage_date as day, 0 as rows "
+            "from raw_billing.api_coverage"
+        )
+    if not parts:
+        return None
+    return (
+        "select source, day, sum(rows) as rows, sum(rows) = 0 as covered_empty "
+        f"from ({' union all '.join(parts)}) group by all"
+    )
+
+
+def refresh_rows_per_day(con: duckdb.DuckDBPyConnection) -> None:
+    """Rewrite `ROWS_PER_DAY_TABLE` from the raw tables (called under the writer lock)."""
+    sql = rows_per_day_sql(_tables(con))
+    if sql is None:
+        return
+    schema = ROWS_PER_DAY_TABLE.split(".")[0]
+    con.execute(f"create schema if not exists {schema}")
+    con.execute(f"create or replace table {ROWS_PER_DAY_TABLE} as {sql} order by source, day")

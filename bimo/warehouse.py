@@ -97,8 +97,11 @@ def publish_snapshot(settings: Settings | None = None, *, locked: bool = False) 
             return publish_snapshot(settings, locked=True)
     if not settings.warehouse.exists():
         return None
+    from bimo.source_health import refresh_rows_per_day
+
     con = connect_with_retry(settings.warehouse)
     try:
+        refresh_rows_per_day(con)  # the data-health page's counts, for this copy's raw tables
         con.execute("checkpoint")
     finally:
         con.close()

@@ -26,6 +26,7 @@ MARTS = {
     "fct_llm_requests": "request_date",
     "fct_llm_usage_daily": "usage_date",
     "fct_llm_latency_daily": "usage_date",
+    "fct_llm_errors_daily": "usage_date",
 }
 MARTS_AND_DAILY_COST = {**MARTS, "fct_daily_cost": "charge_date"}
 
@@ -48,6 +49,7 @@ def test_windowed_models_are_the_per_request_models():
         "marts/fct_llm_requests",
         "marts/fct_llm_usage_daily",
         "marts/fct_llm_latency_daily",
+        "marts/fct_llm_errors_daily",
     }
 
 

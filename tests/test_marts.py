@@ -216,3 +216,35 @@ def test_latency_histograms_hold_every_timed_request_and_give_percentiles_within
     for p50, p95, exact50, exact95, n in rows:
         assert abs(p50 / max(exact50, 1) - 1) < 0.05, (p50, exact50, n)
         assert abs(p95 / max(exact95, 1) - 1) < 0.05, (p95, exact95, n)
+
+
+def test_error_breakdown_mart_counts_every_failed_request(built):
+    settings, _ = built
+    exact = query(
+        settings,
+        "select source_tag, provider, error_type, http_status, count(*) from "
+        "marts.fct_llm_requests where is_error group by all order by all",
+    )
+    daily = query(
+        settings,
+        "select source_tag, provider, error_type, http_status, sum(requests)::bigint from "
+        "marts.fct_llm_errors_daily group by all order by all",
+    )
+    assert daily == exact and sum(r[-1] for r in exact) > 0
+
+
+def test_publish_stores_the_rows_per_source_and_day_of_the_copys_raw_tables(built):
+    """The data-health page reads `health.source_rows_daily` from the read copy: it must equal a
+    live count over the copy's own raw tables."""
+    from bimo.source_health import ROWS_PER_DAY_TABLE, _tables, rows_per_day_sql
+
+    settings, _ = built
+    con = duckdb.connect(str(settings.snapshot), read_only=True)
+    try:
+        live = con.sql(f"{rows_per_day_sql(_tables(con))} order by all").fetchall()
+        stored = con.sql(f"select * from {ROWS_PER_DAY_TABLE} order by all").fetchall()
+        gateway = con.sql("select count(*) from raw_gateway.litellm_spend_logs").fetchall()[0][0]
+    finally:
+        con.close()
+    assert stored == live
+    assert sum(r[2] for r in stored if r[0] == "litellm") == gateway > 0

@@ -97,7 +97,7 @@ def _latency_errors(f: filters.Filters, daily: pl.DataFrame) -> None:
     c1, c2 = st.columns(2)
     with c1:
         st.subheader("Latency")
-        st.caption("From per-day latency histograms: within ±1.25 % of the exact percentile.")
+        st.caption("From per-day latency histograms: within ±2.5 % of the exact percentile.")
         lat = data_ai.latency_daily(f)
         if lat.is_empty():
             st.caption("No request latencies logged.")
