@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # imported when used: `bimo --help` reads this module's catal
 # or two; SaaS snapshots are daily; a month's invoice arrives some days after the month ends
 # (its newest date is the month's last day).
 EXPECTED_LAG_DAYS = {"gateway": 1, "export": 2, "api": 2, "saas": 2, "invoice": 40}
+# sources slower than their kind: developer CLI logs are synced every few days; Zoom's daily
+# usage report is pulled for a month at a time.
+SOURCE_LAG_DAYS = {"cli-log": 3, "zoom-daily-report": 35}
 KIND_LABELS = {"gateway": "gateway", "export": "export", "api": "API", "saas": "SaaS",
                "invoice": "invoices"}  # fmt: skip
 LAG_ENV = "BIMO_EXPECTED_LAG"
@@ -101,7 +104,7 @@ def expected_lags(overrides: list[str] | None = None) -> dict[str, int]:
     pairs = [p for p in os.environ.get(LAG_ENV, "").split(",") if p.strip()]
     for item in overrides or []:
         pairs += [p for p in item.split(",") if p.strip()]
-    by_kind, by_source = dict(EXPECTED_LAG_DAYS), {}
+    by_kind, by_source = dict(EXPECTED_LAG_DAYS), dict(SOURCE_LAG_DAYS)
     for pair in pairs:
         key, sep, days = pair.partition("=")
         key = key.strip()
@@ -109,12 +112,25 @@ def expected_lags(overrides: list[str] | None = None) -> dict[str, int]:
             raise ValueError(f"expected lag {pair.strip()!r}: write KEY=DAYS, e.g. export=3")
         if key in by_kind:
             by_kind[key] = int(days)
+            by_source = {s: d for s, d in by_source.items() if _kind(s) != key}
         elif key in SOURCE_NAMES:
             by_source[key] = int(days)
         else:
             keys = ", ".join([*EXPECTED_LAG_DAYS, "or a source name"])
             raise ValueError(f"expected lag {pair.strip()!r}: unknown key {key!r} (use {keys})")
     return {s.name: by_source.get(s.name, by_kind[s.kind]) for s in SOURCES}
+
+
+def _kind(name: str) -> str:
+    return next(s.kind for s in SOURCES if s.name == name)
+
+
+def table_lag_days(dataset: str, table: str) -> int | None:
+    """The expected lag of a raw table: the largest of its sources' (None: no source writes it).
+    The Dagster `data_freshness` check uses it, so it agrees with `bimo status`."""
+    lags = expected_lags()
+    found = [lags[s.name] for s in SOURCES if (s.dataset, s.table) == (dataset, table)]
+    return max(found, default=None)
 
 
 def source_status(

@@ -15,6 +15,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from bimo import source_health
 from bimo.settings import get_settings
 from orchestration.definitions import defs
 from orchestration.defs import automation, checks, metadata, sensors
@@ -428,18 +429,32 @@ def test_data_freshness_uses_the_expected_lag_of_the_source(con):
     _days(con, {TODAY - timedelta(days=1): 10})
     assert checks.check_freshness(con, t, TODAY).passed
     lag = {
-        k: automation.expectation(dg.AssetKey(k.split("/"))).data_lag_days
+        k: source_health.table_lag_days(*k.split("/"))
         for k in (
             "raw_gateway/litellm_spend_logs",
             "raw_gateway/cli_log_usage",
             "raw_saas/invoices",
+            "raw_saas/zoom_daily_report",
         )
     }
-    assert lag == {
+    assert lag == {  # the expected lags `bimo status` uses: one definition
         "raw_gateway/litellm_spend_logs": 1,
         "raw_gateway/cli_log_usage": 3,
-        "raw_saas/invoices": 62,
+        "raw_saas/invoices": 40,
+        "raw_saas/zoom_daily_report": 35,
     }
+    lags = source_health.expected_lags()
+    assert lag["raw_saas/invoices"] == lags["saas-invoices"]
+    assert lag["raw_gateway/cli_log_usage"] == lags["cli-log"]
+
+
+def test_data_freshness_follows_the_expected_lag_setting(con, monkeypatch):
+    t = _raw("raw_gateway/bimo_gateway_requests")
+    _days(con, {TODAY - timedelta(days=3): 10})
+    assert not checks.check_freshness(con, t, TODAY).passed
+    monkeypatch.setenv("BIMO_EXPECTED_LAG", "gateway=3")
+    found = checks.check_freshness(con, t, TODAY)
+    assert found.passed and found.metadata["expected_lag_days"].value == 3
 
 
 def test_quarantine_reports_the_last_load_and_the_total(con):

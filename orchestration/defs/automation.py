@@ -130,24 +130,21 @@ def partition_range(first: str, last: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Expectation:
-    """How late a raw table may be: its last load (a Dagster FreshnessPolicy, evaluated by the
-    daemon) and its newest row (the `data_freshness` check of `checks.py`)."""
+    """How late a raw table's last load may be (a Dagster FreshnessPolicy, evaluated by the
+    daemon). How old its newest row may be is the sources' expected lag in
+    `bimo.source_health` (the `data_freshness` check of `checks.py`, and `bimo status`)."""
 
     warn_after: timedelta
     fail_after: timedelta
-    data_lag_days: int  # the newest row's day may be this many days before today
 
 
-HOURLY = Expectation(timedelta(hours=2), timedelta(hours=6), data_lag_days=1)
-DAILY = Expectation(timedelta(hours=26), timedelta(hours=50), data_lag_days=2)
+HOURLY = Expectation(timedelta(hours=2), timedelta(hours=6))
+DAILY = Expectation(timedelta(hours=26), timedelta(hours=50))
 # by dataset, then by table: the most specific entry wins
 FRESHNESS: dict[str, Expectation] = {
     "raw_gateway": HOURLY,
-    "raw_gateway/cli_log_usage": Expectation(HOURLY.warn_after, HOURLY.fail_after, 3),
-    "raw_billing": Expectation(DAILY.warn_after, DAILY.fail_after, 3),  # exports lag 1–3 days
+    "raw_billing": DAILY,
     "raw_saas": DAILY,
-    "raw_saas/zoom_daily_report": Expectation(DAILY.warn_after, DAILY.fail_after, 35),
-    "raw_saas/invoices": Expectation(DAILY.warn_after, DAILY.fail_after, 62),
 }
 
 

@@ -3,7 +3,8 @@
 * `row_volume` — the latest complete day has fewer rows than the trailing average (median) of
   daily rows — of the same weekday when the window holds two — by more than
   BIMO_VOLUME_DROP_PCT % (default 50; window BIMO_VOLUME_TRAILING_DAYS, default 28);
-* `data_freshness` — the newest row's day is older than the table's expected lag (`FRESHNESS`);
+* `data_freshness` — the newest row's day is older than the table's expected lag (its
+  sources' expected lags in `bimo.source_health`, as `bimo status` uses them);
 * `quarantined_rows` — records sent to `<dataset>.quarantine` by the last load (and in total).
 
 All warn (severity WARN) and never block. dbt tests are checks too (see `dbt.py`); the load
@@ -20,11 +21,10 @@ import dagster as dg
 import duckdb
 
 from bimo.settings import get_settings
-from bimo.source_health import utc_day
+from bimo.source_health import table_lag_days, utc_day
 from bimo.warehouse import connect_with_retry, writer_lock
 from ingestion.formats import FORMATS
 from ingestion.saas import TABLES as SAAS_TABLES
-from orchestration.defs.automation import expectation
 
 VOLUME, FRESHNESS, QUARANTINE = "row_volume", "data_freshness", "quarantined_rows"
 MIN_HISTORY_DAYS = 3
@@ -162,9 +162,9 @@ def check_volume(
 def check_freshness(
     con: duckdb.DuckDBPyConnection, t: RawTable, today: date
 ) -> dg.AssetCheckResult:
-    """The newest row's day against the expected lag of `FRESHNESS` in automation.py."""
-    found = expectation(t.key)
-    lag = found.data_lag_days if found else 1
+    """The newest row's day against the table's expected lag (`bimo.source_health`, the same
+    as `bimo status`; `BIMO_EXPECTED_LAG` overrides it)."""
+    lag = table_lag_days(t.dataset, t.table) or 1
     newest = con.execute(f"select max({t.day}) from {t.relation}").fetchall()[0][0]
     if newest is None:
         return _result(t, FRESHNESS, True, note="no rows yet", expected_lag_days=lag)
