@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -171,6 +172,11 @@ def _write_day(
         paths["cli"], dev, rng, texts, bad.get("cli", []), seed=seed, day=stamp
     )
     written |= {"otel": (n_otel, []), "cli": (n_cli, cli_bad)}
+    # A day's log file is closed just after midnight UTC (never later than now), as a rotated
+    # log is: the Dagster gateway assets read only files written since their window began.
+    closed = min(datetime.combine(day + timedelta(days=1), time(0, 10), UTC), datetime.now(UTC))
+    for path in paths.values():
+        os.utime(path, (closed.timestamp(), closed.timestamp()))
     tally.skipped[NON_GENAI] += n_http
     tally.skipped[SUMMARIES] += n_summary
     for source, (valid, broken) in written.items():

@@ -1,7 +1,7 @@
 """dlt assets: gateway and CLI logs from the landing folder into `raw_gateway.*`."""
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -41,16 +41,33 @@ class BimoDltTranslator(DagsterDltTranslator):
         )
 
 
+WRITE_SLACK = timedelta(days=1)
+"""Clock skew allowed between a request's time and its log file's last write."""
+
+
 def landing_files(
-    settings: Settings, warn: Callable[[str], None] | None = None
+    settings: Settings,
+    warn: Callable[[str], None] | None = None,
+    *,
+    since: datetime | None = None,
 ) -> dict[str, list[Path]]:
     """JSON files under `<landing>/<source>/` for each log source; a symlink leading out of
-    the landing folder is skipped with a warning, never followed."""
+    the landing folder is skipped with a warning, never followed. With `since`, files last
+    modified more than `WRITE_SLACK` before it are left out: a log is written at or after the
+    requests it records, so such a file cannot hold a request from `since` on (a late file for
+    an old day is new, so it is read)."""
     found: dict[str, list[Path]] = {}
+    oldest = None if since is None else (since - WRITE_SLACK).timestamp()
     for source in FORMATS:
         folder = settings.landing_dir / source
         if folder.is_dir():
-            files = (f for f in folder.rglob("*") if f.is_file() and f.name.endswith(JSON_SUFFIXES))
+            files = (
+                f
+                for f in folder.rglob("*")
+                if f.is_file()
+                and f.name.endswith(JSON_SUFFIXES)
+                and (oldest is None or f.stat().st_mtime >= oldest)
+            )
             found[source] = keep_inside(sorted(files), settings.landing_dir, warn)
     return found
 
@@ -72,14 +89,16 @@ TRANSLATOR = BimoDltTranslator()
     retry_policy=SOURCE_RETRY,
 )
 def gateway_log_assets(context: dg.AssetExecutionContext, dlt: DagsterDltResource) -> Iterator:
-    """Load the partition window's requests from every landing file (one run per range)."""
+    """Load the partition window's requests from the landing files that can hold them (every
+    file written since the window began; one run per range)."""
     settings = get_settings()
     mirror_landing(settings, *FORMATS, log=context.log.info)
     window = context.partition_time_window
-    files = landing_files(settings, context.log.warning)
+    files = landing_files(settings, context.log.warning, since=window.start)
     context.log.info(
         f"loading {sum(map(len, files.values()))} files from {settings.landing_dir} "
-        f"for {window.start:%Y-%m-%d} .. {window.end:%Y-%m-%d}"
+        f"for {window.start:%Y-%m-%d} .. {window.end:%Y-%m-%d} (files last written before "
+        f"{window.start - WRITE_SLACK:%Y-%m-%d %H:%M} UTC cannot hold its requests: not read)"
     )
     stats: dict[str, FormatStats] = {}
     with writer_lock(settings):
