@@ -73,14 +73,17 @@ def load_logs(
     window: tuple[str, str] | None = None,
 ) -> dict:
     """`bimo load <source> <files>` (one source) or the Dagster gateway asset (every source):
-    the sources' files (of `days`) in one dlt run. `window` keeps only rows in [start, end),
-    as the Dagster daily asset does."""
+    the sources' files (of `days`) in one dlt run. `window` keeps only rows in [start, end)
+    of the files written since it began, as the Dagster daily asset does."""
     from datetime import datetime
 
     from ingestion.load import load_files
+    from ingestion.readers import written_since
 
     files = log_files(Path(landing), days, tuple(sources))
     bounds = tuple(datetime.fromisoformat(w) for w in window) if window else None
+    if bounds and days is None:  # the asset's choice: the files written since the window began
+        files = {s: written_since(fs, bounds[0]) for s, fs in files.items()}
     settings = settings_for(Path(work))
     summary = load_files(files, settings=settings, window=bounds)
     return {

@@ -15,6 +15,7 @@ import glob
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -62,6 +63,18 @@ def keep_inside(
         elif warn:
             warn(f"skipped {f}: it resolves to {target}, outside {root}")
     return kept
+
+
+WRITE_SLACK = timedelta(days=1)
+"""Clock skew allowed between a request's time and its log file's last write."""
+
+
+def written_since(files: Iterable[Path], since: datetime) -> list[Path]:
+    """The log files that can hold a request from `since` on: a log is written at or after the
+    requests it records, so a file last modified more than `WRITE_SLACK` before `since` cannot
+    (a late file for an old day is new, so it stays)."""
+    oldest = (since - WRITE_SLACK).timestamp()
+    return [f for f in files if f.stat().st_mtime >= oldest]
 
 
 def expand_paths(paths: Iterable[str | Path], *, roots: Sequence[Path] | None = None) -> list[Path]:

@@ -1,7 +1,7 @@
 """dlt assets: gateway and CLI logs from the landing folder into `raw_gateway.*`."""
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -12,7 +12,7 @@ from bimo.settings import Settings, get_settings
 from bimo.warehouse import connect_with_retry, writer_lock
 from ingestion.formats import FORMATS
 from ingestion.load import make_pipeline
-from ingestion.readers import JSON_SUFFIXES, keep_inside
+from ingestion.readers import JSON_SUFFIXES, WRITE_SLACK, keep_inside, written_since
 from ingestion.remote import mirror_landing
 from ingestion.source import DATASET, FormatStats, gateway_logs
 from orchestration.defs.automation import SOURCE_RETRY
@@ -41,10 +41,6 @@ class BimoDltTranslator(DagsterDltTranslator):
         )
 
 
-WRITE_SLACK = timedelta(days=1)
-"""Clock skew allowed between a request's time and its log file's last write."""
-
-
 def landing_files(
     settings: Settings,
     warn: Callable[[str], None] | None = None,
@@ -52,23 +48,18 @@ def landing_files(
     since: datetime | None = None,
 ) -> dict[str, list[Path]]:
     """JSON files under `<landing>/<source>/` for each log source; a symlink leading out of
-    the landing folder is skipped with a warning, never followed. With `since`, files last
-    modified more than `WRITE_SLACK` before it are left out: a log is written at or after the
-    requests it records, so such a file cannot hold a request from `since` on (a late file for
-    an old day is new, so it is read)."""
+    the landing folder is skipped with a warning, never followed. With `since`, only the files
+    that can hold a request from then on (`ingestion.readers.written_since`)."""
     found: dict[str, list[Path]] = {}
-    oldest = None if since is None else (since - WRITE_SLACK).timestamp()
     for source in FORMATS:
         folder = settings.landing_dir / source
         if folder.is_dir():
-            files = (
-                f
-                for f in folder.rglob("*")
-                if f.is_file()
-                and f.name.endswith(JSON_SUFFIXES)
-                and (oldest is None or f.stat().st_mtime >= oldest)
+            files = sorted(
+                f for f in folder.rglob("*") if f.is_file() and f.name.endswith(JSON_SUFFIXES)
             )
-            found[source] = keep_inside(sorted(files), settings.landing_dir, warn)
+            if since is not None:
+                files = written_since(files, since)
+            found[source] = keep_inside(files, settings.landing_dir, warn)
     return found
 
 
