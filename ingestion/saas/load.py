@@ -115,10 +115,12 @@ def load_saas(
     now = datetime.now(UTC)
     bad = [q | {"quarantined_at": now} for p in parses for q in (*p.quarantine, *p.issues)]
     quarantine = pa.Table.from_pylist(bad, schema=QUARANTINE_SCHEMA)
+    # Days whose latest snapshot is empty are cleared first: the load writes none of them, so a
+    # crash between the two steps leaves every day either at its final state or re-loadable.
+    _clear(settings, cleared)
     make_pipeline(settings, name=PIPELINE_NAME, dataset=DATASET).run(
         saas_source(tables, quarantine)
     )
-    _clear(settings, cleared)
     return summary
 
 
