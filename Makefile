@@ -10,11 +10,12 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 export BIMO_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 
-.PHONY: help install demo test test-fast lint format ui bench clean
+.PHONY: help install demo test test-heavy test-all test-fast lint format ui bench clean
 
 help:
 	@echo "make demo   - install, generate a demo company, run the pipeline through Dagster, print a summary"
-	@echo "make test   - install and run the whole test suite"
+	@echo "make test   - install and run the test suite (without the heavy reliability suites)"
+	@echo "make test-heavy - the end-to-end reliability suites (~4–8 min); make test-all - both"
 	@echo "make browser-deps - Debian chromium + chromium-driver for tests/browser (apt-get, once)"
 	@echo "make screenshots  - docs/screenshots/*.png: every dashboard page on a fresh demo warehouse"
 	@echo "make ui     - Dagster UI on http://127.0.0.1:3000 and the dashboard on http://127.0.0.1:8501"
@@ -37,7 +38,14 @@ demo: install
 	time $(BIN)/bimo demo
 
 test: install
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q -m "not heavy"
+
+# The end-to-end reliability suites (tests/reliability: reloads, backfills, restatements, SIGKILL
+# crashes, concurrent runs); CI runs them after `make test`.
+test-heavy: install
+	$(BIN)/python -m pytest -n 2 -q -m heavy
+
+test-all: test test-heavy
 
 test-fast: install
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"

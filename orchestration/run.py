@@ -5,18 +5,32 @@ run, then the daily logs → marts → analytics job over the range in one run.
 `loads` narrows a run to some raw loads (`billing`, `gateway`, `saas`; default all): the
 billing job runs only for `billing`, and the daily job leaves out the raw assets not asked for
 but always rebuilds the marts and analytics. `on_event(job_name, entry)` sees every event of
-the runs as it happens (the CLI's progress bar)."""
+the runs as it happens (the CLI's progress bar).
+
+A run records the host and process that execute it (`bimo/host`, `bimo/process`): a process that
+died mid-run (killed, out of memory, a reboot) never reports its run's end, so the next run here
+marks such runs failed and frees the `warehouse_writer` pool slot they still hold — else every
+later run would wait for that slot forever."""
 
 import os
+import socket
 import uuid
 from collections.abc import Callable, Collection
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 
 PARTITION_RANGE_START = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END = "dagster/asset_partition_range_end"
 LOADS = ("billing", "gateway", "saas")
+RUN_HOST, RUN_PROCESS = "bimo/host", "bimo/process"
+UNFINISHED = [
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 
 EventHandler = Callable[[str, dg.EventLogEntry], None]
 
@@ -49,6 +63,7 @@ def _execute(
         if os.environ.get("DAGSTER_HOME")
         else dg.DagsterInstance.ephemeral()
     )
+    reap_dead_runs(instance)
     run_id = str(uuid.uuid4())
     if on_event:
         instance.add_event_listener(run_id, lambda entry: on_event(job_name, entry))
@@ -56,10 +71,50 @@ def _execute(
         instance=instance,
         run_id=run_id,
         asset_selection=None if loads is None else job_assets(job_name, loads),
-        tags={PARTITION_RANGE_START: start, PARTITION_RANGE_END: end},
+        tags={
+            PARTITION_RANGE_START: start,
+            PARTITION_RANGE_END: end,
+            RUN_HOST: socket.gethostname(),
+            RUN_PROCESS: process_id(os.getpid()),
+        },
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
     )
+
+
+def reap_dead_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the unfinished runs this host executed in a process that no longer exists,
+    and free the concurrency slots they hold; returns their run ids."""
+    host, reaped = socket.gethostname(), []
+    records = instance.get_run_records(dg.RunsFilter(statuses=UNFINISHED, tags={RUN_HOST: host}))
+    for record in records:
+        run = record.dagster_run
+        recorded = run.tags.get(RUN_PROCESS, "")
+        if not recorded or process_id(int(recorded.split(":")[0])) == recorded:
+            continue  # still running (or not ours to judge)
+        instance.report_run_failed(run, f"process {recorded} on {host} ended without finishing it")
+        if instance.event_log_storage.supports_global_concurrency_limits:
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        reaped.append(run.run_id)
+    return reaped
+
+
+def process_id(pid: int) -> str:
+    """`<pid>:<start time>` of a live process ("" when there is none): a pid alone can be
+    reused by a later process, the pair cannot."""
+    if Path("/proc/self/stat").exists():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            return ""
+        return f"{pid}:{stat.rsplit(')', 1)[1].split()[19]}"  # field 22: start time
+    try:  # no /proc (macOS): the pid being in use is all there is to know
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return ""
+    except PermissionError:
+        pass
+    return f"{pid}:"
 
 
 def run_range(
