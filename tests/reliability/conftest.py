@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tests.reliability import support
+from tests.reliability.properties_support import compile_models, staging_catalogue
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +50,18 @@ def redelivery(shared_dir, landing) -> Path:
 def redelivered(shared_dir, raw, redelivery) -> Path:
     """Folder of a clean load of the demo plus the re-delivery, marts and analytics built."""
     return support.shared(shared_dir, "redelivered", support.make_built(raw, ("focus", redelivery)))
+
+
+@pytest.fixture(scope="session")
+def compiled(tmp_path_factory) -> dict[str, str]:
+    """The compiled SQL of the staging and intermediate models (`compile_models`), once per
+    worker for both property modules."""
+    return compile_models(tmp_path_factory.mktemp("dbt_compile"))
+
+
+@pytest.fixture(scope="module")
+def wh(compiled) -> duckdb.DuckDBPyConnection:
+    """The in-memory catalogue the compiled SQL runs in (`staging_catalogue`), one per module."""
+    con = staging_catalogue(compiled)
+    yield con
+    con.close()

@@ -14,33 +14,17 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 
-import duckdb
 import pyarrow as pa
-import pytest
 from genai_prices import Usage, calc_price
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bimo.pricing import PRICE_COLUMNS, PriceRow, price_rows
 from bimo.settings import DBT_PROJECT_DIR
-from tests.reliability.properties_support import FEW, compile_models, staging_catalogue
+from tests.reliability.properties_support import FEW
 
 MTOK = Decimal(1_000_000)
 DAY = date(2026, 6, 1)
-
-
-@pytest.fixture(scope="module")
-def compiled(tmp_path_factory) -> dict[str, str]:
-    """The compiled SQL of the staging and intermediate models (`compile_models`)."""
-    return compile_models(tmp_path_factory.mktemp("dbt_compile"))
-
-
-@pytest.fixture(scope="module")
-def wh(compiled) -> duckdb.DuckDBPyConnection:
-    """The in-memory catalogue the compiled SQL runs in (`staging_catalogue`)."""
-    con = staging_catalogue(compiled)
-    yield con
-    con.close()
 
 
 # --- 1. the price table (bimo.pricing) ---------------------------------------------------------
