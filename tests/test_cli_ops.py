@@ -501,7 +501,9 @@ def test_ui_ctrl_c_stops_both(tmp_path):
     pids = _pids("".join(lines))
     assert len(pids) == 2 and all(_alive(p) for p in pids)
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=20) == 0
+    # SIGINT, then SIGTERM and SIGKILL to a child that lingers: up to 20 s by design, more
+    # when the machine is loaded
+    assert proc.wait(timeout=45) == 0
     assert "stopped" in proc.stdout.read()
     deadline = time.monotonic() + 5
     while any(_alive(p) for p in pids) and time.monotonic() < deadline:
