@@ -73,6 +73,9 @@ def supervise(items: list[Service], *, env: dict[str, str] | None = None, echo=p
         stop["signal"] = True
 
     previous = signal.signal(signal.SIGTERM, on_term)
+    # Ctrl-C must stop the services even when this process was started with SIGINT ignored (a
+    # background job, or a parent that ignores it): Python then installs no handler of its own.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     procs: list[tuple[Service, subprocess.Popen]] = []
     code = 0
     try:
@@ -96,6 +99,7 @@ def supervise(items: list[Service], *, env: dict[str, str] | None = None, echo=p
     finally:
         _stop([p for _, p in procs])
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
         echo("stopped")
     return code
 

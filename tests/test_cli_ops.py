@@ -494,9 +494,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_ui_ctrl_c_stops_both(tmp_path):
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
+def test_ui_ctrl_c_stops_both(inherited):
+    # "ignored": started with SIGINT ignored (a background job, some test runners' workers)
+    setup = _ignore_sigint if inherited == "ignored" else None
     proc = subprocess.Popen([sys.executable, "-c", SUPERVISE], stdout=subprocess.PIPE, text=True,
-                            cwd=PROJECT_ROOT)  # fmt: skip
+                            cwd=PROJECT_ROOT, preexec_fn=setup)  # fmt: skip
     lines = [proc.stdout.readline() for _ in range(3)]
     pids = _pids("".join(lines))
     assert len(pids) == 2 and all(_alive(p) for p in pids)
@@ -509,6 +512,10 @@ def test_ui_ctrl_c_stops_both(tmp_path):
     while any(_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(p) for p in pids)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def test_ui_stops_the_other_when_one_exits():
