@@ -19,7 +19,7 @@ from decimal import Decimal
 import pytest
 
 from bimo.settings import PROJECT_ROOT, get_settings
-from tests.reliability import support
+from tests.reliability import checksums, support
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 TOTALS_SQL = (
@@ -141,8 +141,8 @@ def test_readers_during_a_write_never_fail_and_see_old_or_new_totals(
         assert totals <= {before, after}, name
     assert before in seen["dashboard"] and before in seen["bimo sql"]
     assert final == dict.fromkeys(readers, after)
-    expected = support.mart_checksums(redelivered / "warehouse.duckdb", schemas=("marts",))
-    assert support.mart_checksums(settings.snapshot, schemas=("marts",)) == expected
+    expected = checksums.mart_checksums(redelivered / "warehouse.duckdb", schemas=("marts",))
+    assert checksums.mart_checksums(settings.snapshot, schemas=("marts",)) == expected
 
 
 def test_writers_started_together_queue_and_equal_a_single_run(warehouse, redelivery, redelivered):
@@ -168,9 +168,9 @@ def test_writers_started_together_queue_and_equal_a_single_run(warehouse, redeli
     assert max(len(s) for s in samples) == 1
     assert {w.pid for w in writers} <= set().union(*samples)
     assert all("1 replaced a stored one" in o for o in outputs), outputs  # both loaded it
-    expected = support.mart_checksums(redelivered / "warehouse.duckdb", schemas=("marts",))
-    assert support.mart_checksums(settings.warehouse, schemas=("marts",)) == expected
-    assert support.raw_checksums(settings.warehouse) == support.raw_checksums(
+    expected = checksums.mart_checksums(redelivered / "warehouse.duckdb", schemas=("marts",))
+    assert checksums.mart_checksums(settings.warehouse, schemas=("marts",)) == expected
+    assert checksums.raw_checksums(settings.warehouse) == checksums.raw_checksums(
         redelivered / "warehouse.duckdb"
     )
     assert support.snapshot_totals(settings) == after

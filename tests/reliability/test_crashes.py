@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from bimo.settings import PROJECT_ROOT, get_settings
-from tests.reliability import support
+from tests.reliability import checksums, support
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 MODELS_BEFORE_KILL = 5  # dbt has committed this many models when it is killed
@@ -123,9 +123,9 @@ def test_killed_run_then_rerun_equals_a_clean_load(
     seen, errors = readers.finish()
     assert errors == []
     assert before in seen and seen <= {before, after}
-    expected = support.mart_checksums(redelivered / "warehouse.duckdb", schemas=schemas)
-    assert support.mart_checksums(settings.warehouse, schemas=schemas) == expected
-    assert support.mart_checksums(settings.snapshot, schemas=schemas) == expected
+    expected = checksums.mart_checksums(redelivered / "warehouse.duckdb", schemas=schemas)
+    assert checksums.mart_checksums(settings.warehouse, schemas=schemas) == expected
+    assert checksums.mart_checksums(settings.snapshot, schemas=schemas) == expected
     assert support.snapshot_totals(settings) == after
     assert pending_packages(settings) == []  # the interrupted load package was finished
 
@@ -175,5 +175,5 @@ def test_killed_bimo_run_does_not_block_the_next_one(crash, baseline, landing, t
     assert not writer_slot(instance)
     statuses = sorted(r.status.value for r in instance.get_runs())
     assert statuses.count("FAILURE") == 1  # the killed run, marked failed by the next one
-    expected = support.mart_checksums(baseline / "warehouse.duckdb")
-    assert support.mart_checksums(settings.warehouse) == expected
+    expected = checksums.mart_checksums(baseline / "warehouse.duckdb")
+    assert checksums.mart_checksums(settings.warehouse) == expected

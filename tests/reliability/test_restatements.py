@@ -21,7 +21,7 @@ import pytest
 
 from bimo.settings import Settings
 from orchestration.defs import dbt as dbt_defs
-from tests.reliability import support
+from tests.reliability import checksums, support
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
@@ -142,9 +142,9 @@ def test_incremental_path_equals_a_clean_load_of_the_final_data(
     scenario, baseline, landing, tmp_path, request
 ):
     settings = support.clone(baseline, tmp_path / "incremental")
-    before = support.mart_checksums(settings.warehouse, schemas=("marts",))
+    before = checksums.mart_checksums(settings.warehouse, schemas=("marts",))
     clean = SCENARIO[scenario](settings, landing, tmp_path, request)
-    after = support.mart_checksums(settings.warehouse, schemas=("marts",))
+    after = checksums.mart_checksums(settings.warehouse, schemas=("marts",))
     assert after != before  # the change reached the marts
-    assert after == support.mart_checksums(clean, schemas=("marts",))
-    assert support.mart_checksums(settings.snapshot, schemas=("marts",)) == after  # published
+    assert after == checksums.mart_checksums(clean, schemas=("marts",))
+    assert checksums.mart_checksums(settings.snapshot, schemas=("marts",)) == after  # published
