@@ -4,12 +4,15 @@
 `BIMO_LANDING_URL`, when set, is a folder or object-store URL that the Dagster ingestion assets
 mirror into the landing folder before they read it. `BIMO_FILE_ROOTS` (folders separated by
 `os.pathsep`) are where `bimo load` may read files: by default the current directory; the landing
-folder is always one.
+folder is always one. `BIMO_DUCKDB_MEMORY_LIMIT` (default 3GB) caps DuckDB's memory in every
+Bimo connection, dlt's loads and dbt: beyond it DuckDB spills to disk instead of growing with the
+input.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,6 +20,18 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
+DEFAULT_MEMORY_LIMIT = "3GB"  # also the default in dbt_project/profiles.yml
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B|B)", re.IGNORECASE)
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB's `memory_limit` for Bimo's connections (`BIMO_DUCKDB_MEMORY_LIMIT`, e.g. 2GB)."""
+    value = os.environ.get("BIMO_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_MEMORY_LIMIT
+    if not _MEMORY.fullmatch(value):
+        raise ValueError(
+            f"BIMO_DUCKDB_MEMORY_LIMIT={value!r} is not a size such as 3GB, 512MB or 2GiB"
+        )
+    return value
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from bimo.settings import Settings, get_settings
+from bimo.settings import Settings, duckdb_memory_limit, get_settings
 
 LOCK_ERRORS = ("Could not set lock", "Conflicting lock", "database is locked")
 # The readers' sandbox. `lock_configuration` makes every later SET or RESET fail, so a query
@@ -64,11 +64,18 @@ def writer_lock(settings: Settings | None = None, *, timeout_s: float = 3600) ->
 
 
 def connect_with_retry(path: Path, *, read_only: bool = False, timeout_s: float = 120, **kw):
-    """`duckdb.connect`, retrying while another process (e.g. an external client) holds the file."""
+    """`duckdb.connect`, retrying while another process (e.g. an external client) holds the file;
+    the connection's database keeps to `BIMO_DUCKDB_MEMORY_LIMIT` (it spills to disk beyond)."""
+    limit = duckdb_memory_limit()
+    if "config" in kw:  # a given config may lock itself: the limit goes in with it
+        kw["config"] = {"memory_limit": limit, **kw["config"]}
     delay, deadline = 0.1, time.monotonic() + timeout_s
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only, **kw)
+            con = duckdb.connect(str(path), read_only=read_only, **kw)
+            if "config" not in kw:
+                con.execute(f"set memory_limit = '{limit}'")
+            return con
         except duckdb.IOException as exc:
             if not any(m in str(exc) for m in LOCK_ERRORS) or time.monotonic() > deadline:
                 raise

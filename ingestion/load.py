@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dlt
 
-from bimo.settings import Settings, get_settings
+from bimo.settings import Settings, duckdb_memory_limit, get_settings
 from bimo.warehouse import connect_with_retry, writer_lock
 from ingestion.formats import FORMATS
 from ingestion.quarantine import QUARANTINE_TABLE
@@ -34,11 +34,17 @@ def make_pipeline(
     """A dlt pipeline writing `dataset` (default `raw_gateway`) into the configured warehouse.
 
     Creating it touches no file: writers hold `writer_lock`, which creates the warehouse folder.
+    DuckDB keeps to `BIMO_DUCKDB_MEMORY_LIMIT` while dlt loads and merges (it spills beyond).
     """
+    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
     configure_dlt()
+    credentials = DuckDbCredentials(
+        str(settings.warehouse), global_config={"memory_limit": duckdb_memory_limit()}
+    )
     return dlt.pipeline(
         pipeline_name=name,
-        destination=dlt.destinations.duckdb(str(settings.warehouse)),
+        destination=dlt.destinations.duckdb(credentials),
         dataset_name=dataset,
         pipelines_dir=str(settings.dlt_dir),
     )
