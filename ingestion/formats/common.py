@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import UTC, datetime
 
@@ -33,6 +34,8 @@ class BadRecord(ValueError):
 
 def text(value: object, field: str, *, required: bool = False) -> str | None:
     """A non-empty string or None ("" and "None" are missing, as real exports write them)."""
+    if type(value) is str and value and value != "None":  # the usual case, first
+        return value
     if value is None or value == "" or value == "None":
         if required:
             raise BadRecord(f"missing {field}")
@@ -44,6 +47,8 @@ def text(value: object, field: str, *, required: bool = False) -> str | None:
 
 def count(value: object, field: str) -> int | None:
     """A non-negative integer token/latency count; integral floats and numeric strings accepted."""
+    if type(value) is int and 0 <= value <= INT64_MAX:  # the usual case, first
+        return value
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -68,6 +73,8 @@ def count(value: object, field: str) -> int | None:
 
 def money(value: object, field: str) -> float | None:
     """A non-negative amount of money (float, int or numeric string, E-notation allowed)."""
+    if type(value) is float and 0 <= value < math.inf:  # the usual case (NaN fails both)
+        return value
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -83,6 +90,8 @@ def money(value: object, field: str) -> float | None:
 
 def flag(value: object, field: str) -> bool | None:
     """A boolean from JSON true/false or the strings "True"/"False" ("None" is missing)."""
+    if type(value) is bool:
+        return value
     if value is None or value == "" or value == "None":
         return None
     if isinstance(value, bool):
@@ -107,8 +116,14 @@ def timestamp(value: object, field: str, *, required: bool = False) -> datetime 
     if not isinstance(value, str):
         raise BadRecord(f"{field}: expected a timestamp, got {type(value).__name__}")
     try:
-        parsed = datetime.fromisoformat(value.strip().replace(" UTC", "+00:00"))
-        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        try:  # the usual case: RFC 3339 as written, in UTC
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = datetime.fromisoformat(value.strip().replace(" UTC", "+00:00"))
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        elif parsed.tzinfo is not UTC:
+            parsed = parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         raise BadRecord(f"{field}: unparseable timestamp {value[:40]!r}") from None
     return plausible(parsed, field)
@@ -138,8 +153,15 @@ def from_unix_nano(value: object, field: str, *, required: bool = False) -> date
     return plausible(when, field)
 
 
+@functools.lru_cache(maxsize=16)
+def _ignored(known: frozenset[str]) -> frozenset[str]:
+    return known | CONTENT_KEYS
+
+
 def scalar_extras(record: dict, known: frozenset[str]) -> str | None:
     """Unknown top-level fields whose values cannot hold content (numbers, booleans, null)."""
+    if record.keys() <= _ignored(known):  # no unknown field at all: the usual case
+        return None
     import orjson
 
     keep = {

@@ -1,0 +1,208 @@
+"""Parse log files into Arrow batches of rows and quarantine rows, in this process or in several.
+
+Parsing is Python (`ingestion.formats`), so one process parses on one core. A large load (several
+files, `PARALLEL_MIN_BYTES` or more) parses its files in `BIMO_PARSE_WORKERS` worker processes
+(`ingestion.parse_pool`; default: one per core, at most 4), a file each at a time; the files'
+results come back in file order, so a parallel load yields the same rows, quarantine rows and
+counts as a serial one. This module imports no dlt: the workers start light.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+
+import pyarrow as pa
+
+from ingestion.formats import FORMATS
+from ingestion.formats.common import BadRecord
+from ingestion.formats.skip import Skip
+from ingestion.parse_pool import run_in_order
+from ingestion.readers import BadJson, iter_records
+
+BATCH_ROWS = 50_000
+PARALLEL_MIN_BYTES = 32 * 2**20  # below this a load parses in-process (workers cost ~1 s to start)
+MAX_WORKERS = 4
+LINEAGE: dict[str, pa.DataType] = {
+    "_source_file": pa.string(),
+    "_source_line": pa.int64(),
+    "_loaded_at": pa.timestamp("us", tz="UTC"),
+}
+Window = tuple[datetime, datetime]
+
+
+@dataclass
+class FormatStats:
+    """What one load saw for one format."""
+
+    files: int = 0
+    records: int = 0
+    rows: int = 0
+    skipped: int = 0
+    out_of_window: int = 0
+    quarantined: int = 0
+    skip_reasons: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: FormatStats) -> None:
+        """Add another part's counts (a file parsed in a worker) to these."""
+        for name in ("files", "records", "rows", "skipped", "out_of_window", "quarantined"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for why, n in other.skip_reasons.items():
+            self.skip_reasons[why] = self.skip_reasons.get(why, 0) + n
+
+
+def arrow_schema(module: ModuleType) -> pa.Schema:
+    """The Arrow schema of a format's raw table (request_id is the non-null key)."""
+    cols = {**module.COLUMNS, **LINEAGE}
+    return pa.schema([pa.field(n, t, nullable=n != "request_id") for n, t in cols.items()])
+
+
+def parse_workers() -> int:
+    """Processes a large load parses in: `BIMO_PARSE_WORKERS`, else one per core (at most 4)."""
+    raw = os.environ.get("BIMO_PARSE_WORKERS", "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValueError(f"BIMO_PARSE_WORKERS={raw!r} is not a positive whole number")
+        return int(raw)
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
+
+
+def file_rows(
+    source: str,
+    path: Path,
+    *,
+    stats: FormatStats,
+    bad: list[dict],
+    window: Window | None,
+    loaded_at: datetime,
+) -> Iterator[dict]:
+    """The rows of one file, lineage columns set; its bad records go to `bad` (one quarantine
+    row per record, all its reasons) and its counts to `stats`."""
+    module = FORMATS[source]
+    stats.files += 1
+    name = str(path)
+
+    def quarantine(pos: int, reason: str) -> None:
+        stats.quarantined += 1
+        bad.append(
+            {
+                "source": source,
+                "file": name,
+                "line": pos,
+                "reason": reason[:500],
+                "quarantined_at": loaded_at,
+            }
+        )
+
+    time_column, parse = module.TIME_COLUMN, module.parse
+    for pos, rec in iter_records(path):
+        stats.records += 1
+        if isinstance(rec, BadJson):
+            quarantine(pos, rec.reason)
+            continue
+        if not isinstance(rec, dict):
+            quarantine(pos, f"record is a JSON {type(rec).__name__}, not an object")
+            continue
+        reasons = []  # one quarantine row per record (its key is source, file, line)
+        for out in parse(rec):
+            if isinstance(out, BadRecord):
+                reasons.append(str(out))
+            elif isinstance(out, Skip):
+                stats.skipped += 1
+                stats.skip_reasons[out.why] = stats.skip_reasons.get(out.why, 0) + 1
+            elif window and not (window[0] <= out[time_column] < window[1]):
+                stats.out_of_window += 1
+            else:
+                out["_source_file"], out["_source_line"], out["_loaded_at"] = name, pos, loaded_at
+                stats.rows += 1
+                yield out
+        if reasons:  # e.g. two bad spans of one OTel export request: both reasons kept
+            many = f"{len(reasons)} bad items: " if len(reasons) > 1 else ""
+            quarantine(pos, many + "; ".join(reasons))
+
+
+def _tables(rows: Iterable[dict], schema: pa.Schema, batch_rows: int) -> Iterator[pa.Table]:
+    """Arrow tables of at most `batch_rows` rows (none for no rows)."""
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= batch_rows:
+            yield pa.Table.from_pylist(batch, schema=schema)
+            batch = []
+    if batch:
+        yield pa.Table.from_pylist(batch, schema=schema)
+
+
+def _parse_file_task(
+    source: str, path: Path, window: Window | None, loaded_at: datetime, batch_rows: int
+) -> tuple[list[pa.Table], list[dict], FormatStats]:
+    """One file, whole, in a worker process: its row tables, quarantine rows and counts."""
+    stats, bad = FormatStats(), []
+    rows = file_rows(source, path, stats=stats, bad=bad, window=window, loaded_at=loaded_at)
+    return list(_tables(rows, arrow_schema(FORMATS[source]), batch_rows)), bad, stats
+
+
+def _use_workers(files: list[Path]) -> int:
+    """How many processes to parse these files in (1: in this one)."""
+    if len(files) < 2:
+        return 1
+    workers = min(parse_workers(), len(files))
+    if workers < 2 or sum(f.stat().st_size for f in files) < PARALLEL_MIN_BYTES:
+        return 1
+    return workers
+
+
+def parse_files(
+    source: str,
+    files: Iterable[Path],
+    *,
+    window: Window | None = None,
+    stats: FormatStats | None = None,
+    batch_rows: int = BATCH_ROWS,
+    progress: Callable[[Path], None] | None = None,
+    quarantine_item: Callable[[list[dict]], object] | None = None,
+) -> Iterator[object]:
+    """Yield Arrow tables of parsed rows for the files of one format, then its quarantine rows
+    (as `quarantine_item(rows)` makes them; a list of dicts without it).
+
+    `window` keeps only requests whose start time is in [start, end).
+    """
+    files = list(files)
+    schema = arrow_schema(FORMATS[source])
+    stats = stats if stats is not None else FormatStats()
+    loaded_at = datetime.now(UTC)
+    bad: list[dict] = []
+    workers = _use_workers(files)
+    if workers == 1:
+
+        def every_row() -> Iterator[dict]:
+            for path in files:
+                yield from file_rows(
+                    source, path, stats=stats, bad=bad, window=window, loaded_at=loaded_at
+                )
+                if progress:
+                    progress(path)
+
+        yield from _tables(every_row(), schema, batch_rows)
+    else:
+        held: list[pa.Table] = []  # small files' tables, joined up to a batch
+        tasks = [(source, path, window, loaded_at, batch_rows) for path in files]
+        results = run_in_order(_parse_file_task, tasks, workers)
+        for path, (tables, file_bad, file_stats) in zip(files, results, strict=True):
+            stats.add(file_stats)
+            bad.extend(file_bad)
+            held.extend(tables)
+            if sum(t.num_rows for t in held) >= batch_rows:
+                yield pa.concat_tables(held)
+                held = []
+            if progress:
+                progress(path)
+        if held:
+            yield pa.concat_tables(held)
+    # Always yield an (empty) batch, so every raw table exists for dbt and users.
+    yield schema.empty_table()
+    yield quarantine_item(bad) if quarantine_item else bad

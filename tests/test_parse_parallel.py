@@ -1,0 +1,131 @@
+"""Parsing in worker processes: the same rows, quarantine rows and counts as in-process, in file
+order; a worker's error reaches the caller; DuckDB keeps to the configured memory limit."""
+
+import os
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from bimo.settings import get_settings
+from bimo.warehouse import connect_with_retry
+from ingestion import parse
+from ingestion.formats import FORMATS
+from ingestion.load import load_files, make_pipeline
+from ingestion.parse import FormatStats, parse_files, parse_workers
+from ingestion.parse_pool import WorkerError, run_in_order
+from tests.conftest import source_files
+
+
+def _parse(source, files, workers, monkeypatch, window=None):
+    monkeypatch.setenv("BIMO_PARSE_WORKERS", str(workers))
+    stats = FormatStats()
+    out = list(parse_files(source, files, stats=stats, window=window, batch_rows=700))
+    tables, bad = out[:-1], out[-1]
+    rows = pa.concat_tables(tables).drop_columns(["_loaded_at"])
+    return rows, [{k: v for k, v in b.items() if k != "quarantined_at"} for b in bad], stats
+
+
+@pytest.mark.parametrize("source", list(FORMATS))
+def test_workers_parse_exactly_what_one_process_parses(tmp_path, demo_dir, monkeypatch, source):
+    monkeypatch.setattr(parse, "PARALLEL_MIN_BYTES", 0)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('not json\n{"x": 1}\n[1]\n')
+    files = source_files(demo_dir)[source]
+    files = [*files[:2], broken, *files[2:]]
+    serial = _parse(source, files, 1, monkeypatch)
+    parallel = _parse(source, files, 2, monkeypatch)
+    assert serial[0].num_rows > 0 and serial[1], "the demo's files hold rows and bad records"
+    assert parallel[0].equals(serial[0])  # same rows, same order
+    assert parallel[1] == serial[1]
+    assert asdict(parallel[2]) == asdict(serial[2])
+
+
+def test_workers_keep_the_window_and_batch_small_files_together(demo_dir, monkeypatch):
+    monkeypatch.setattr(parse, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setenv("BIMO_PARSE_WORKERS", "2")
+    files = source_files(demo_dir)["bimo-gateway"]
+    window = (datetime(2026, 10, 20, tzinfo=UTC), datetime(2026, 10, 22, tzinfo=UTC))
+    stats = FormatStats()
+    out = list(parse_files("bimo-gateway", files, stats=stats, window=window, batch_rows=10**6))
+    tables = [t for t in out[:-1] if t.num_rows]
+    assert len(tables) == 1  # every file's rows joined into one batch below batch_rows
+    times = tables[0].column("started_at").to_pylist()
+    assert stats.rows == len(times) > 0 and stats.out_of_window > 0
+    assert all(window[0] <= t < window[1] for t in times)
+    serial = _parse("bimo-gateway", files, 1, monkeypatch, window=window)
+    assert tables[0].drop_columns(["_loaded_at"]).equals(serial[0])
+
+
+def test_a_parallel_load_lands_the_same_warehouse(tmp_path, demo_dir, monkeypatch):
+    monkeypatch.setattr(parse, "PARALLEL_MIN_BYTES", 0)
+    files = {s: f for s, f in source_files(demo_dir).items() if s in FORMATS}
+    counts = {}
+    for workers in (1, 2):
+        monkeypatch.setenv("BIMO_PARSE_WORKERS", str(workers))
+        settings = get_settings(tmp_path / f"w{workers}.duckdb")
+        summary = load_files(files, settings=settings)
+        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        try:
+            counts[workers] = {
+                t: con.sql(
+                    f"select count(*), count(distinct request_id), sum(_source_line) "
+                    f"from raw_gateway.{t}"
+                ).fetchall()[0]
+                for t in (m.TABLE for m in FORMATS.values())
+            } | {"quarantine": con.sql("select count(*) from raw_gateway.quarantine").fetchall()}
+        finally:
+            con.close()
+        assert summary.rows_loaded == sum(
+            c[0] for k, c in counts[workers].items() if k != "quarantine"
+        )
+    assert counts[1] == counts[2]
+
+
+def test_a_file_error_in_a_worker_is_raised_to_the_caller(tmp_path, monkeypatch):
+    monkeypatch.setattr(parse, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setenv("BIMO_PARSE_WORKERS", "2")
+    good = tmp_path / "a.jsonl"
+    good.write_text('{"request_id": "r1"}\n')
+    odd = tmp_path / "b.jsonl"
+    odd.mkdir()  # listed, but cannot be read: the worker's IsADirectoryError comes back
+    with pytest.raises(IsADirectoryError, match=r"b\.jsonl"):
+        list(parse_files("bimo-gateway", [good, odd]))
+
+
+def test_results_come_back_in_task_order_beyond_the_workers_lookahead():
+    tasks = [(i, 2) for i in range(40)]  # builtins.pow: importable in the workers
+    assert list(run_in_order(pow, tasks, 3)) == [i * i for i in range(40)]
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang():
+    with pytest.raises(WorkerError, match="exited with code 3"):
+        list(run_in_order(os._exit, [(3,), (3,)], 2))
+
+
+def test_parse_workers_setting(monkeypatch):
+    monkeypatch.setenv("BIMO_PARSE_WORKERS", "3")
+    assert parse_workers() == 3
+    monkeypatch.delenv("BIMO_PARSE_WORKERS")
+    assert 1 <= parse_workers() <= parse.MAX_WORKERS
+    monkeypatch.setenv("BIMO_PARSE_WORKERS", "two")
+    with pytest.raises(ValueError, match="BIMO_PARSE_WORKERS"):
+        parse_workers()
+
+
+def test_duckdb_keeps_to_the_memory_limit(tmp_path, monkeypatch):
+    monkeypatch.setenv("BIMO_DUCKDB_MEMORY_LIMIT", "1GB")
+    settings = get_settings(tmp_path / "w.duckdb")
+    load_files({}, settings=settings)
+    with make_pipeline(settings).sql_client() as client:
+        assert client.execute_sql("select current_setting('memory_limit')") == [("953.6 MiB",)]
+    con = connect_with_retry(settings.warehouse)
+    try:
+        assert con.sql("select current_setting('memory_limit')").fetchall() == [("953.6 MiB",)]
+    finally:
+        con.close()
+    monkeypatch.setenv("BIMO_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(ValueError, match="BIMO_DUCKDB_MEMORY_LIMIT='lots'"):
+        connect_with_retry(settings.warehouse)
