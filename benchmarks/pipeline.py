@@ -157,6 +157,7 @@ def dbt_build(work: str, target: str, window: list[str] | None = None) -> dict:
     rebuild those days only. New vars make dbt parse the whole project again (a daily run's
     window is new every day), so a windowed build starts without the partial-parse cache."""
     from bimo.dbt_runner import dbt_build as build
+    from bimo.dbt_runner import dbt_build_args
     from bimo.warehouse import writer_lock
     from ingestion.tables import ensure_raw_tables
 
@@ -165,7 +166,9 @@ def dbt_build(work: str, target: str, window: list[str] | None = None) -> dict:
         ensure_raw_tables(settings)
         args = ["--target-path", target, "--log-path", f"{target}/logs"]
         if window:
-            args += ["--vars", json.dumps({"window_start": window[0], "window_end": window[1]})]
+            # as the partitioned Dagster run builds
+            days = (date.fromisoformat(window[0]), date.fromisoformat(window[1]))
+            args += dbt_build_args(days)[1:]
             (Path(target) / "partial_parse.msgpack").unlink(missing_ok=True)
         result = build(settings, *args)
     if not result.ok:

@@ -36,9 +36,10 @@ MARTS_AND_DAILY_COST = {**MARTS, "fct_daily_cost": "charge_date"}
 
 def test_build_args_pass_the_window_as_vars():
     assert dbt_defs.dbt_build_args(None) == ["build"]
-    command, flag, days = dbt_defs.dbt_build_args(WINDOW)
+    command, flag, days, *rest = dbt_defs.dbt_build_args(WINDOW)
     assert (command, flag) == ("build", "--vars")
     assert json.loads(days) == {"window_start": "2026-10-10", "window_end": "2026-10-13"}
+    assert rest == ["--exclude-resource-type", "unit_test"]  # logic tests stay in full builds
 
 
 def test_windowed_models_are_the_per_request_models():

@@ -26,6 +26,7 @@ from dagster_dbt import (
 )
 
 import bimo.pricing
+from bimo.dbt_runner import dbt_build_args
 from bimo.settings import Settings, get_settings
 from bimo.warehouse import connect_with_retry, publish_snapshot, writer_lock
 from ingestion.tables import ensure_raw_tables
@@ -144,15 +145,6 @@ def partition_window(context: dg.AssetExecutionContext) -> tuple[date, date] | N
     except dg.DagsterInvariantViolationError:  # partition tags without a time partitioning
         return None
     return window.start.date(), window.end.date()
-
-
-def dbt_build_args(window: tuple[date, date] | None) -> list[str]:
-    """`dbt build`, given the window's days as vars when there is one."""
-    if window is None:
-        return ["build"]
-    start, end = window
-    days = {"window_start": start.isoformat(), "window_end": end.isoformat()}
-    return ["build", "--vars", json.dumps(days)]
 
 
 def windowed_models(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
