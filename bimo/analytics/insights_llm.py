@@ -33,30 +33,50 @@ _REQUESTS = """
 """
 
 # Exact (decimal) sums and ties broken by name: the same requests always give the same numbers.
+# Aggregated in two steps (per name pair, then per model) rather than with window counts over
+# every request: the same figures without sorting the period's requests.
+_KEYS = "source_tag, scope_type, scope, provider, model"
+_SAME_KEYS = " and ".join(f"a.{k} is not distinct from b.{k}" for k in _KEYS.split(", "))
 _MODEL_STATS = f"""
     with requests as ({_REQUESTS}),
-    counted as (
+    names as (
         select
-            *,
-            count(*) over (partition by source_tag, scope_type, scope, provider, model,
-                           pricing_model) as n_pricing_model,
-            count(*) over (partition by source_tag, scope_type, scope, provider, model,
-                           catalogue_model_id) as n_catalogue_id
+            {_KEYS}, pricing_model, catalogue_model_id,
+            count(*) as n,
+            sum(input_total_tokens) as input_tokens,
+            sum(output_tokens + reasoning_tokens) as output_tokens,
+            sum(cost) as cost
         from requests
+        group by all
+    ),
+    stats as (
+        select
+            {_KEYS},
+            sum(n) as requests,
+            sum(input_tokens)::double / sum(n) as mean_input,
+            sum(output_tokens)::double / sum(n) as mean_output,
+            sum(cost)::double as cost,
+            sum(cost)::double / sum(n) as cost_per_request
+        from names
+        group by all
+        having sum(n) >= $min_requests
+    ),
+    pricing_models as (
+        select {_KEYS}, first(pricing_model order by n desc, pricing_model) as pricing_model
+        from (select {_KEYS}, pricing_model, sum(n) as n from names group by all)
+        group by all
+    ),
+    catalogue_ids as (
+        select
+            {_KEYS},
+            first(catalogue_model_id order by n desc, catalogue_model_id) as catalogue_model_id
+        from (select {_KEYS}, catalogue_model_id, sum(n) as n from names group by all)
+        group by all
     )
-    select
-        source_tag, scope_type, scope, provider, model,
-        count(*) as requests,
-        avg(input_total_tokens)::double as mean_input,
-        avg(output_tokens + reasoning_tokens)::double as mean_output,
-        sum(cost)::double as cost,
-        sum(cost)::double / count(*) as cost_per_request,
-        first(pricing_model order by n_pricing_model desc, pricing_model) as pricing_model,
-        first(catalogue_model_id order by n_catalogue_id desc, catalogue_model_id)
-            as catalogue_model_id
-    from counted
-    group by all
-    having count(*) >= $min_requests
+    select a.*, b.pricing_model, c.catalogue_model_id
+    from stats as a
+    inner join pricing_models as b on {_SAME_KEYS}
+    inner join catalogue_ids as c on {_SAME_KEYS.replace("b.", "c.")}
 """
 
 # The same requests at the candidate's prices in force on the last day (its tier by their input).
