@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import load_average, peak_rss_mb, run_task
+from harness import import_costs, load_average, peak_rss_mb, run_task
 from ingest_formats import DESCRIPTION, LOG_FORMATS, dicts_at_scale
 from ingest_formats import measure as ingestion
 from machine import machine_info
@@ -248,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
                 if out is not None:
                     scale_results[name] = {**meta, **out}
                     save()
+        if "scales" in sections:
+            results["import_costs"] = {**meta, **import_costs(1 if small else 3)}
+            save()
         results["not_run"] = not_run(scale_results, work)
         largest = _largest(scale_results, args.scales)
         if "dicts" in sections and scale_results:  # at S (or the smallest scale run): minutes

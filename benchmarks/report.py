@@ -23,8 +23,10 @@ def render(res: dict) -> str:
         + ".",
         "",
         "Every figure is the median of n runs (n is given); a ratio compares variants measured in "
-        "the same invocation, interleaved. Peak RSS is the largest single process of a variant "
-        "(the worker, or a process it waited for such as dbt). Method: docs/benchmarks.md.",
+        "the same invocation, interleaved. Peak RSS is the most a variant held at once: its "
+        "largest single process (the worker, or a process it waited for such as dbt) or, when "
+        "larger, the worker and its descendants together (a load with its parse workers), "
+        "sampled every 0.25 s. Method: docs/benchmarks.md.",
         "",
     ]
     out += _targets(res) + _ingestion(res) + _scales(res) + _increment(res)
@@ -235,6 +237,16 @@ def _increment(res: dict) -> list[str]:
             + f" | **{_f(inc['total_s'], 1)}** | {_f(inc['peak_rss_mb'])} |"
         )
     lines.append("")
+    imports = res.get("import_costs")
+    if imports:
+        lines += [
+            "Every stage is its own process, as a user's commands are, and imports its stack "
+            f"again. Import times in a fresh process (median of {imports['n']}, a bare "
+            f"interpreter's {_f(imports['interpreter_s'], 2)} s subtracted): "
+            + ", ".join(f"{k} {_f(v, 1)} s" for k, v in imports["seconds"].items())
+            + " (`statsforecast` imports `statsmodels.api`).",
+            "",
+        ]
     for name, r in scales.items():
         if "window_load" in r:
             w = r["window_load"]

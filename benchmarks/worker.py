@@ -22,16 +22,42 @@ MARKER = "BENCH-RESULT "
 SAMPLE_S = 0.25
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        line = next(ln for ln in fh if ln.startswith("VmRSS:"))
+def _rss_mb(pid: int | str = "self") -> float:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            line = next((ln for ln in fh if ln.startswith("VmRSS:")), "VmRSS: 0 kB")
+    except OSError:  # the process has just exited
+        return 0.0
     return int(line.split()[1]) / 1024
 
 
-def sample_rss(samples: list, stop: threading.Event) -> None:
-    """(epoch seconds, RSS MB of this process) every SAMPLE_S until `stop`."""
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open(f"/proc/{p}/task/{t}/children") as fh:
+                    kids = [int(k) for k in fh.read().split()]
+            except OSError:
+                continue
+            found += kids
+            todo += kids
+    return found
+
+
+def sample_rss(samples: list, tree: list, stop: threading.Event) -> None:
+    """(epoch seconds, RSS MB of this process) every SAMPLE_S until `stop`; `tree` gets the RSS
+    of this process and all its descendants together (a load's parse workers, dbt)."""
+    me = os.getpid()
     while not stop.wait(SAMPLE_S):
-        samples.append((round(time.time(), 2), round(_rss_mb(), 1)))
+        own = _rss_mb()
+        samples.append((round(time.time(), 2), round(own, 1)))
+        tree.append(own + sum(_rss_mb(p) for p in _descendants(me)))
 
 
 def main() -> None:
@@ -40,8 +66,9 @@ def main() -> None:
     fn = getattr(importlib.import_module(module_name), fn_name)
     start_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     samples: list = []
+    tree: list = []
     stop = threading.Event()
-    sampler = threading.Thread(target=sample_rss, args=(samples, stop), daemon=True)
+    sampler = threading.Thread(target=sample_rss, args=(samples, tree, stop), daemon=True)
     sampler.start()
     t = time.perf_counter()
     result = fn(**json.loads(raw))
@@ -54,6 +81,8 @@ def main() -> None:
         "rss_before_mb": round(start_rss, 1),
         "rss_self_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "rss_children_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        # sampled every SAMPLE_S: this process and its descendants at once
+        "rss_tree_mb": round(max(tree, default=0), 1),
         "rss_timeline": samples[:: max(1, len(samples) // 200)],  # ≤ ~200 points
     }
     sys.stdout.flush()
