@@ -33,7 +33,8 @@ def make_pipeline(
 ) -> dlt.Pipeline:
     """A dlt pipeline writing `dataset` (default `raw_gateway`) into the configured warehouse.
 
-    Creating it touches no file: writers hold `writer_lock`, which creates the warehouse folder.
+    Creating it touches no warehouse file (writers hold `writer_lock`, which creates the
+    warehouse folder); dlt creates its own working folder in `settings.dlt_dir` the first time.
     DuckDB keeps to `BIMO_DUCKDB_MEMORY_LIMIT` while dlt loads and merges (it spills beyond).
     """
     from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
@@ -42,12 +43,18 @@ def make_pipeline(
     credentials = DuckDbCredentials(
         str(settings.warehouse), global_config={"memory_limit": duckdb_memory_limit()}
     )
-    return dlt.pipeline(
-        pipeline_name=name,
-        destination=dlt.destinations.duckdb(credentials),
-        dataset_name=dataset,
-        pipelines_dir=str(settings.dlt_dir),
-    )
+    kwargs = {
+        "pipeline_name": name,
+        "destination": dlt.destinations.duckdb(credentials),
+        "dataset_name": dataset,
+        "pipelines_dir": str(settings.dlt_dir),
+    }
+    try:
+        return dlt.pipeline(**kwargs)
+    except FileExistsError:
+        # Two processes (the Dagster webserver and daemon, test workers) created the working
+        # folder at once; dlt creates it with exist_ok=False. It exists now: open it.
+        return dlt.pipeline(**kwargs)
 
 
 @dataclass

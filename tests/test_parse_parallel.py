@@ -129,3 +129,22 @@ def test_duckdb_keeps_to_the_memory_limit(tmp_path, monkeypatch):
     monkeypatch.setenv("BIMO_DUCKDB_MEMORY_LIMIT", "lots")
     with pytest.raises(ValueError, match="BIMO_DUCKDB_MEMORY_LIMIT='lots'"):
         connect_with_retry(settings.warehouse)
+
+
+def test_a_pipeline_folder_created_meanwhile_by_another_process_is_opened(tmp_path, monkeypatch):
+    import dlt
+
+    from ingestion import load
+
+    real, calls = dlt.pipeline, []
+
+    def racing(**kwargs):  # another process creates the folder between dlt's check and makedirs
+        calls.append(kwargs["pipeline_name"])
+        if len(calls) == 1:
+            (tmp_path / ".dlt_pipelines" / kwargs["pipeline_name"]).mkdir(parents=True)
+            raise FileExistsError(17, "File exists", kwargs["pipeline_name"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(load.dlt, "pipeline", racing)
+    pipeline = load.make_pipeline(get_settings(tmp_path / "w.duckdb"))
+    assert pipeline.pipeline_name == load.PIPELINE_NAME and len(calls) == 2
