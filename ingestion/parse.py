@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -49,8 +49,9 @@ class FormatStats:
 
     def add(self, other: FormatStats) -> None:
         """Add another part's counts (a file parsed in a worker) to these."""
-        for name in ("files", "records", "rows", "skipped", "out_of_window", "quarantined"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for f in fields(self):
+            if f.name != "skip_reasons":
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
         for why, n in other.skip_reasons.items():
             self.skip_reasons[why] = self.skip_reasons.get(why, 0) + n
 
