@@ -84,6 +84,7 @@ def profile(scale_result: dict, work: Path) -> dict:
                 "landing": scale_result["landing"],
                 "sources": [source],
                 "days": SCALES[name].history,
+                "serial_parse": True,
             }
             what, fn = f"{stage}: the scale {name} history, into an empty warehouse", "load_logs"
         elif stage == "analytics":

@@ -4,6 +4,7 @@ time and by cumulative time, and own time per package."""
 from __future__ import annotations
 
 import cProfile
+import os
 import pstats
 import time
 from collections import defaultdict
@@ -32,9 +33,13 @@ def _label(func: tuple) -> str:
     return f"{name} ({short}:{line})" if line else name
 
 
-def profile(stage: str, top: int = 15, **kwargs) -> dict:
-    """Run `pipeline.<stage>(**kwargs)` under cProfile; the summary (no raw dump)."""
+def profile(stage: str, top: int = 15, serial_parse: bool = False, **kwargs) -> dict:
+    """Run `pipeline.<stage>(**kwargs)` under cProfile; the summary (no raw dump).
+    `serial_parse`: parse in this process (BIMO_PARSE_WORKERS=1), where cProfile sees it; a
+    load otherwise parses in worker processes and this process only waits for them."""
     fn = getattr(pipeline, stage)
+    if serial_parse:
+        os.environ["BIMO_PARSE_WORKERS"] = "1"
     prof = cProfile.Profile()
     t = time.perf_counter()
     prof.enable()
@@ -59,6 +64,7 @@ def profile(stage: str, top: int = 15, **kwargs) -> dict:
     return {
         "stage": stage,
         "kwargs": kwargs,
+        "serial_parse": serial_parse,
         "result": result,
         "wall_s": round(wall, 2),
         "profiled_s": round(total, 2),

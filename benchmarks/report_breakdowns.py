@@ -173,6 +173,14 @@ def profile_section(res: dict) -> list[str]:
         f"Profiled with cProfile: {sec['profiled']}"
         + (f" ({rows:,} rows" if isinstance(rows, int) else " (")
         + f"{', ' if isinstance(rows, int) else ''}{prof['wall_s']} s under the profiler).",
+    ]
+    if prof.get("serial_parse"):
+        lines.append(
+            "The load parsed in its own process (BIMO_PARSE_WORKERS=1), where cProfile sees "
+            "the parse; the stage as timed above parses large loads in worker processes, "
+            "and the process profiled there would only wait for them."
+        )
+    lines += [
         "",
         "Own time by package:",
         "",
