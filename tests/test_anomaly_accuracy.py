@@ -10,11 +10,18 @@ import numpy as np
 import polars as pl
 import pytest
 
-spec = importlib.util.spec_from_file_location(
-    "anomaly_accuracy", Path(__file__).parent.parent / "benchmarks" / "anomaly_accuracy.py"
-)
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load("anomaly_accuracy")
+scoring = _load("anomaly_scoring")
 
 
 @pytest.fixture(scope="module")
@@ -40,22 +47,22 @@ def test_matching_rule():
              "end_date": "2026-10-02", "provider": "openai", "models": ["gpt-4o"]}  # fmt: skip
     row = {"source_tag": "prod", "metric": "cost_usd", "anomaly_date": date(2026, 10, 2),
            "series_level": "model", "provider": "openai", "model": "gpt-4o"}  # fmt: skip
-    assert bench.matches(row, label)
-    assert not bench.matches({**row, "model": "gpt-4o-mini"}, label)
-    assert not bench.matches({**row, "anomaly_date": date(2026, 10, 3)}, label)
-    assert not bench.matches({**row, "source_tag": "dev"}, label)
-    assert bench.matches({**row, "series_level": "total", "provider": None}, label)
+    assert scoring.matches(row, label)
+    assert not scoring.matches({**row, "model": "gpt-4o-mini"}, label)
+    assert not scoring.matches({**row, "anomaly_date": date(2026, 10, 3)}, label)
+    assert not scoring.matches({**row, "source_tag": "dev"}, label)
+    assert scoring.matches({**row, "series_level": "total", "provider": None}, label)
 
 
 def test_baselines_follow_their_rules():
     y = [10.0] * 7 + [25.0, 10.0]  # 25 > 2 × 10: a spike; 10 after it is not
     frame = pl.DataFrame({"unique_id": "a", "ds": range(len(y)), "y": y})
-    flags = bench.baseline_flags(frame)
+    flags = scoring.baseline_flags(frame)
     assert flags["spike_rule"].to_list() == [False] * 7 + [True, False]
     rng = np.random.default_rng(0)
     y = list(100 + rng.normal(0, 1, 40))
     y[30] = 110.0  # ~10 sigma above the trailing 28 days
-    flags = bench.baseline_flags(pl.DataFrame({"unique_id": "a", "ds": range(40), "y": y}))
+    flags = scoring.baseline_flags(pl.DataFrame({"unique_id": "a", "ds": range(40), "y": y}))
     assert flags["rolling_zscore"].arg_true().to_list() == [30]
     assert not flags["rolling_zscore"][:14].any()  # under 14 days of history: never flagged
 

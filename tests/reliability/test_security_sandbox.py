@@ -1,4 +1,4 @@
-"""Security: the SQL sandbox holds against adversarial queries (tests/test_cli_ops.py has the
+"""Security: the SQL sandbox holds against adversarial queries (tests/test_cli_sql.py has the
 plain ones). `run_query` refuses, naming what it refused and never showing the canary of the CSV
 beside the warehouse, every attempt to read or write files or URLs, reach the network, change
 the catalogue or settings, read secrets, run SQL that runs SQL, or write; the read connection
