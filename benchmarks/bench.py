@@ -243,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                     resume=args.resume,
                     budget_s=args.budget_min and args.budget_min * 60,
                     window_load=name in ("S", "Q", "XS"),
+                    dagster_day=not args.quick,  # CI's 5 minutes: not in bench-quick
                     meta=meta,
                     log=_log,
                 )

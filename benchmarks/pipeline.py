@@ -317,3 +317,36 @@ def publish(work: str) -> dict:
     settings = settings_for(Path(work))
     publish_snapshot(settings)
     return {"warehouse_bytes": settings.warehouse.stat().st_size}
+
+
+def dagster_day(work: str, landing: str, day: str) -> dict:
+    """One new day through Dagster in this one process, as `bimo run` runs it (the billing
+    month's job left out, as in the increment): the daily job's gateway and SaaS assets read
+    the landing files written since the day began (less a day of clock skew) and keep the day's
+    rows, then dbt with the day as its window, analytics, insights, alerts and publish. Seconds
+    per step from the run's events."""
+    import os
+
+    os.environ["BIMO_WAREHOUSE"] = str(settings_for(Path(work)).warehouse)
+    os.environ["BIMO_LANDING_DIR"] = landing
+    os.environ.pop("DAGSTER_HOME", None)  # an ephemeral instance: no run history kept
+    from orchestration.run import run_range
+
+    started: dict[str, float] = {}
+    steps: dict[str, float] = {}
+
+    def on_event(_job: str, entry) -> None:
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            return
+        if event.event_type_value == "STEP_START":
+            started[event.step_key] = entry.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+            steps[event.step_key] = round(entry.timestamp - started[event.step_key], 3)
+
+    d = date.fromisoformat(day)
+    results = run_range(d, d, billing=False, loads=("gateway", "saas"), on_event=on_event)
+    if not all(r.success for r in results):
+        failed = [k for r in results for k in r.get_failed_step_keys()]
+        raise RuntimeError(f"the Dagster run of {day} failed at steps {failed}")
+    return {"steps": steps}

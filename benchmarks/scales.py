@@ -128,6 +128,7 @@ def run_scale(
     resume: bool = False,
     budget_s: float | None = None,
     window_load: bool = False,
+    dagster_day: bool = False,
     meta: dict | None = None,
     log=print,
 ) -> dict | None:
@@ -135,7 +136,8 @@ def run_scale(
     `increments` one-day increments on the last run's warehouse. None when stopped early: no
     stage starts after `budget_s` seconds (resume later with `resume=True`).
     `window_load`: also time the Dagster daily asset's way of loading that day (every landing
-    file parsed, rows outside the day dropped)."""
+    file parsed, rows outside the day dropped). `dagster_day`: also run the day through the
+    Dagster daily job in one process, as `bimo run` does (after the increments: the same day)."""
     started = monotonic()
 
     def out_of_budget() -> bool:
@@ -206,7 +208,24 @@ def run_scale(
             window=(start.isoformat(), (start + timedelta(days=1)).isoformat()),
         ) | {"load_average": load_average()}
         _save(last, state)
+    if dagster_day and "dagster_day" not in state:
+        if out_of_budget():
+            return None
+        log(f"  {scale.name}: the day through the Dagster daily job, one process")
+        state["dagster_day"] = run_task(
+            "pipeline:dagster_day", work=str(last), landing=str(landing), day=END.isoformat()
+        ) | {"load_average": load_average()}
+        _save(last, state)
     out = summarise_scale(scale, runs, state["increments"], last) | {"invocations": invocations}
+    if "dagster_day" in state:
+        day = state["dagster_day"]
+        out["dagster_day"] = {
+            "seconds": day["seconds"],
+            "process_s": day["process_s"],
+            "peak_rss_mb": peak_rss_mb(day),
+            "steps": day["result"]["steps"],
+            "n": 1,
+        }
     if "window_load" in state:
         out["window_load"] = {
             "seconds": state["window_load"]["seconds"],

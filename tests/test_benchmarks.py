@@ -108,6 +108,7 @@ def test_tiny_benchmark_writes_every_section(tmp_path):
     assert scale["history_requests"] > 0 and scale["increment"]["new_rows_first_run"] > 0
     assert {"dbt build", "analytics", "publish"} <= set(scale["stages"])
     assert scale["dbt_layers"]["marts"]["nodes"] > 0
+    assert {"gateway_logs", "saas", "bimo_dbt_assets"} <= set(scale["dagster_day"]["steps"])
     assert all(f["bimo"]["rows"] > 0 for f in results["ingestion"]["formats"].values())
     dashboard = results["dashboard"][results["dashboard"]["used"]]
     assert dashboard["pages"] and all(p["queries"] > 0 for p in dashboard["pages"].values())
@@ -115,4 +116,5 @@ def test_tiny_benchmark_writes_every_section(tmp_path):
     assert results["profile"]["profile"]["top_own"]
     page = out.with_suffix(".md").read_text()
     assert all(h in page for h in HEADINGS), page[:2000]
+    assert "The same day through the Dagster daily job in one process" in page
     assert results["ingestion"]["command"].startswith(".venv/bin/python benchmarks/bench.py")
