@@ -84,8 +84,11 @@ def connect_with_retry(path: Path, *, read_only: bool = False, timeout_s: float 
 
 
 @contextmanager
-def write_connection(settings: Settings | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection under the writer lock; publishes the read copy on success."""
+def write_connection(
+    settings: Settings | None = None, *, publish: bool = True
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection under the writer lock; publishes the read copy on success
+    (`publish=False`: a later write of the same run will)."""
     settings = settings or get_settings()
     with writer_lock(settings):
         con = connect_with_retry(settings.warehouse)
@@ -93,7 +96,8 @@ def write_connection(settings: Settings | None = None) -> Iterator[duckdb.DuckDB
             yield con
         finally:
             con.close()
-        publish_snapshot(settings, locked=True)
+        if publish:
+            publish_snapshot(settings, locked=True)
 
 
 def publish_snapshot(settings: Settings | None = None, *, locked: bool = False) -> Path | None:

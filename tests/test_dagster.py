@@ -6,6 +6,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from bimo.settings import PROJECT_ROOT
 from orchestration.definitions import defs
 from orchestration.defs.analytics import cost_anomalies, cost_forecast
 from orchestration.defs.dbt import bimo_dbt_assets
@@ -83,3 +84,53 @@ def test_materialize_whole_graph_on_generated_data(tmp_path, monkeypatch, demo_d
     assert anomalies > 0
     assert seat_days == 35  # the saved SaaS snapshots of every day of the range
     assert warehouse.with_name("warehouse.read.duckdb").exists()
+
+
+ANALYTICS = ("cost_anomalies", "cost_forecast", "cost_projections", "forecast_accuracy")
+ANALYTICS += ("insights", "budget_status", "alerts")
+
+
+def test_analytics_publish_the_read_copy_once_per_branch(built, tmp_path, monkeypatch):
+    """Each publish copies the whole warehouse: in a run of every analytics asset only those
+    with no child in the run publish (4 of 7), and the read copy then holds every write; an
+    asset run alone publishes its own."""
+    import bimo.warehouse
+
+    settings, _ = built
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(settings.warehouse, warehouse)
+    monkeypatch.setenv("BIMO_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("BIMO_BUDGETS", str(PROJECT_ROOT / "config" / "budgets.example.yml"))
+    publish, calls = bimo.warehouse.publish_snapshot, []
+    monkeypatch.setattr(
+        bimo.warehouse, "publish_snapshot", lambda *a, **k: calls.append(1) or publish(*a, **k)
+    )
+    job = defs.resolve_job_def("bimo_daily")
+    keys = [dg.AssetKey(["analytics", name]) for name in ANALYTICS]
+    result = job.execute_in_process(
+        asset_selection=keys,
+        tags={PARTITION_RANGE_START: END.isoformat(), PARTITION_RANGE_END: END.isoformat()},
+        raise_on_error=False,
+    )
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    assert len(calls) == 4
+    tables = [f"analytics.{name}" for name in ANALYTICS]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        con.execute(f"attach '{warehouse.with_name('warehouse.read.duckdb')}' as copy (read_only)")
+        for table in tables:
+            rows = con.execute(f"select count(*) from {table}").fetchone()[0]
+            differ = con.execute(
+                f"select count(*) from ((from {table} except all from copy.{table}) "
+                f"union all (from copy.{table} except all from {table}))"
+            ).fetchone()[0]
+            assert differ == 0, f"{table}: {differ} of {rows} rows differ in the read copy"
+    finally:
+        con.close()
+    calls.clear()
+    result = job.execute_in_process(
+        asset_selection=keys[:1],
+        tags={PARTITION_RANGE_START: END.isoformat(), PARTITION_RANGE_END: END.isoformat()},
+        raise_on_error=False,
+    )
+    assert result.success and len(calls) == 1
