@@ -1,5 +1,5 @@
 """When an analytics asset publishes the read copy. A publish copies the whole warehouse (about
-3 s at 10M requests), and a daily run writes eight analytics tables one after another: an asset
+3 s at 10M requests), and a daily run writes seven analytics tables one after another: an asset
 leaves the publish to a child asset that the same run also materialises, which runs after it
 and publishes both writes. A child that fails publishes nothing, so its parents' writes wait for
 the next run's publish, as the child's own would."""
