@@ -27,10 +27,11 @@ $(UV):
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 # uv.lock pins every package: two installs a month apart resolve the same.
-# Bytecode is compiled at install (the packages and Bimo's own code): where PYTHONDONTWRITEBYTECODE
-# is set (Docker images, the machine these benchmarks ran on) Python never caches it, and every process — each
-# dlt load, dbt run and Dagster step — would compile its imports from source again (statsforecast
-# 9.1 s → 3.1 s, dbt 4.9 s → 2.8 s per process; docs/benchmarks.md).
+# Bytecode is compiled at install (the packages and Bimo's own code): where
+# PYTHONDONTWRITEBYTECODE is set (Docker images, the machine these benchmarks ran on) Python never
+# caches it, and every process — each dlt load, dbt run and Dagster step — would compile its
+# imports from source again (statsforecast 9.1 s → 3.1 s, dbt 4.9 s → 2.8 s per process;
+# docs/benchmarks.md).
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	$(BIN)/python -m compileall -q bimo ingestion orchestration app > /dev/null
