@@ -150,6 +150,12 @@ def _increment(res: dict) -> list[dict]:
         if imports:
             why += " (imports: " + ", ".join(f"{k} {v:.1f} s" for k, v in imports.items()) + ")"
         why += "; analytics recompute every series; publish copies the whole warehouse"
+        day = r.get("dagster_day")
+        if day:
+            why += (
+                f". Through the Dagster daily job in one process (imports once, Dagster's "
+                f"bookkeeping on top), as `bimo run` does: {day['process_s']:.1f} s"
+            )
         rows.append(
             _row(
                 f"one-day increment ≤ 15 s ({name}, n={inc['n']})",
