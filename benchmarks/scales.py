@@ -208,24 +208,28 @@ def run_scale(
             window=(start.isoformat(), (start + timedelta(days=1)).isoformat()),
         ) | {"load_average": load_average()}
         _save(last, state)
-    if dagster_day and "dagster_day" not in state:
+    # Dagster's first run after a build outside it rebuilds every day (no full build of its
+    # own is recorded, so it cannot trust the rows a window leaves alone); the next is windowed.
+    for key in ("dagster_first", "dagster_day") if dagster_day else ():
+        if key in state:
+            continue
         if out_of_budget():
             return None
-        log(f"  {scale.name}: the day through the Dagster daily job, one process")
-        state["dagster_day"] = run_task(
+        log(f"  {scale.name}: the day through the Dagster daily job, one process ({key})")
+        state[key] = run_task(
             "pipeline:dagster_day", work=str(last), landing=str(landing), day=END.isoformat()
         ) | {"load_average": load_average()}
         _save(last, state)
     out = summarise_scale(scale, runs, state["increments"], last) | {"invocations": invocations}
-    if "dagster_day" in state:
-        day = state["dagster_day"]
-        out["dagster_day"] = {
-            "seconds": day["seconds"],
-            "process_s": day["process_s"],
-            "peak_rss_mb": peak_rss_mb(day),
-            "steps": day["result"]["steps"],
-            "n": 1,
-        }
+    for key in ("dagster_first", "dagster_day"):
+        if key in state:
+            out[key] = {
+                "seconds": state[key]["seconds"],
+                "process_s": state[key]["process_s"],
+                "peak_rss_mb": peak_rss_mb(state[key]),
+                "steps": state[key]["result"]["steps"],
+                "n": 1,
+            }
     if "window_load" in state:
         out["window_load"] = {
             "seconds": state["window_load"]["seconds"],
