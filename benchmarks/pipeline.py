@@ -156,6 +156,7 @@ def dbt_build(work: str, target: str, window: list[str] | None = None) -> dict:
     end) passes the days as vars, as a partitioned Dagster run does: the per-request models
     rebuild those days only. New vars make dbt parse the whole project again (a daily run's
     window is new every day), so a windowed build starts without the partial-parse cache."""
+    from bimo.dbt_fingerprint import record_full_build
     from bimo.dbt_runner import dbt_build as build
     from bimo.dbt_runner import dbt_build_args
     from bimo.warehouse import writer_lock
@@ -171,6 +172,8 @@ def dbt_build(work: str, target: str, window: list[str] | None = None) -> dict:
             args += dbt_build_args(days)[1:]
             (Path(target) / "partial_parse.msgpack").unlink(missing_ok=True)
         result = build(settings, *args)
+        if result.ok and not window:  # as `bimo build` records its full builds
+            record_full_build(settings, Path(target) / "manifest.json")
     if not result.ok:
         raise RuntimeError(f"dbt build failed: {result.failures[:5]}\n{result.output_tail}")
     results = json.loads((Path(target) / "run_results.json").read_text())

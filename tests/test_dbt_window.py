@@ -222,3 +222,17 @@ def test_partitioned_run_rebuilds_its_window_unless_price_inputs_changed(
     assert marked_days(warehouse) == set()  # every day rebuilt
     with writer_lock(warehouse):
         assert dbt_defs.stored_fingerprint(warehouse) == "edited prices"
+
+
+@pytest.mark.slow
+def test_bimo_build_records_its_full_build_for_the_scheduled_runs(tmp_path):
+    """`bimo build` (and `bimo load`, which ends with it) records the inputs of its full build
+    as a full build through Dagster does, so the next scheduled run rebuilds its window only
+    instead of every day."""
+    from bimo.cli import main
+
+    settings = get_settings(tmp_path / "warehouse.duckdb")
+    assert main(["build", "--warehouse", str(settings.warehouse)]) == 0
+    manifest = json.loads(ensure_manifest().read_text())
+    with writer_lock(settings):
+        assert dbt_defs.stored_fingerprint(settings) == dbt_defs.inputs_fingerprint(manifest)

@@ -6,17 +6,13 @@ per-request models (incremental strategy `window`, see `dbt_project/macros/windo
 only those days, and every other model, all small, rebuilds in full. An unpartitioned run, or one
 whose pricing inputs changed since the last full build, rebuilds everything."""
 
-import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping
-from datetime import UTC, date, datetime
-from importlib.metadata import version
-from pathlib import Path
+from datetime import date
 from typing import Any
 
 import dagster as dg
-import duckdb
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -25,7 +21,12 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-import bimo.pricing
+from bimo.dbt_fingerprint import (
+    inputs_fingerprint,
+    store_fingerprint,
+    stored_fingerprint,
+    windowed_models,
+)
 from bimo.dbt_runner import dbt_build_args
 from bimo.settings import Settings, get_settings
 from bimo.warehouse import connect_with_retry, publish_snapshot, writer_lock
@@ -34,9 +35,6 @@ from orchestration.defs.dbt_project import DBT_EXECUTABLE, dbt_project, ensure_m
 from orchestration.defs.metadata import date_columns, table_metadata
 
 LAYERS = {"staging": "Staging", "intermediate": "Intermediate", "marts": "Mart"}
-WINDOW_STRATEGY = "window"  # the incremental strategy of the models rebuilt by window
-# The inputs fingerprint of the last successful full build of the windowed models.
-FINGERPRINT_TABLE = "main.dbt_window_inputs"
 
 
 class BimoDbtTranslator(DagsterDbtTranslator):
@@ -147,69 +145,8 @@ def partition_window(context: dg.AssetExecutionContext) -> tuple[date, date] | N
     return window.start.date(), window.end.date()
 
 
-def windowed_models(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The models a window rebuilds (incremental strategy `window`)."""
-    return [
-        n
-        for n in manifest["nodes"].values()
-        if n["resource_type"] == "model"
-        and n["config"].get("incremental_strategy") == WINDOW_STRATEGY
-    ]
-
-
 def windowed_keys(manifest: Mapping[str, Any]) -> set[dg.AssetKey]:
     return {dg.AssetKey([n["schema"], n["name"]]) for n in windowed_models(manifest)}
-
-
-def inputs_fingerprint(manifest: Mapping[str, Any]) -> str:
-    """A hash of everything but raw data that decides a windowed model's rows: the models and
-    seeds upstream of it (price overrides, provider aliases), the project's macros, and the price
-    catalogue (genai-prices and `bimo/pricing.py`). Rows a window leaves untouched were built
-    from the inputs of an earlier run: if these changed, they are stale."""
-    todo = [n["unique_id"] for n in windowed_models(manifest)]
-    upstream: set[str] = set()
-    while todo:
-        unique_id = todo.pop()
-        if unique_id not in upstream:
-            upstream.add(unique_id)
-            todo.extend(manifest["parent_map"].get(unique_id, []))
-    parts = [
-        f"{uid}={manifest['nodes'][uid]['checksum']['checksum']}"
-        for uid in sorted(upstream)
-        if uid in manifest["nodes"]  # sources are data, not inputs
-    ]
-    project = manifest["metadata"].get("project_name")
-    parts += [
-        f"{uid}={hashlib.sha256(m['macro_sql'].encode()).hexdigest()}"
-        for uid, m in sorted(manifest["macros"].items())
-        if m["package_name"] == project
-    ]
-    parts += [f"genai-prices={version('genai-prices')}"]
-    parts += [f"pricing={hashlib.sha256(Path(bimo.pricing.__file__).read_bytes()).hexdigest()}"]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
-
-
-def stored_fingerprint(settings: Settings) -> str | None:
-    """The inputs fingerprint of the warehouse's last full build (the caller holds the lock)."""
-    con = connect_with_retry(settings.warehouse)
-    try:
-        return con.execute(f"select fingerprint from {FINGERPRINT_TABLE}").fetchall()[0][0]
-    except (duckdb.CatalogException, IndexError):  # never recorded: rebuild in full
-        return None
-    finally:
-        con.close()
-
-
-def store_fingerprint(settings: Settings, fingerprint: str) -> None:
-    con = connect_with_retry(settings.warehouse)
-    try:
-        con.execute(
-            f"create or replace table {FINGERPRINT_TABLE} as "
-            "select ? as fingerprint, ? as built_at",
-            [fingerprint, datetime.now(UTC)],
-        )
-    finally:
-        con.close()
 
 
 def with_model_metadata(
