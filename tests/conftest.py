@@ -1,6 +1,7 @@
 """Shared fixtures: a small generated company and a warehouse built from it (per test worker)."""
 
 import os
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -56,6 +57,16 @@ def built(tmp_path_factory, demo_dir):
     summary = load_files(source_files(demo_dir), settings=settings)
     build(settings)
     return settings, summary
+
+
+def built_copy(built, folder: Path):
+    """Settings of a copy of the `built` warehouse in `folder`, to change freely (copied under
+    the original's writer lock)."""
+    source, _ = built
+    settings = get_settings(folder / "warehouse.duckdb")
+    with writer_lock(source):
+        shutil.copyfile(source.warehouse, settings.warehouse)
+    return settings
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from orchestration.defs.dbt import bimo_dbt_assets
 from orchestration.defs.ingestion import gateway_log_assets
 from orchestration.defs.saas import saas_assets
 from orchestration.run import PARTITION_RANGE_END, PARTITION_RANGE_START
-from tests.conftest import END
+from tests.conftest import END, built_copy
 
 pytestmark = pytest.mark.slow
 
@@ -96,9 +96,7 @@ def test_analytics_publish_the_read_copy_once_per_branch(built, tmp_path, monkey
     asset run alone publishes its own."""
     import bimo.warehouse
 
-    settings, _ = built
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(settings.warehouse, warehouse)
+    warehouse = built_copy(built, tmp_path).warehouse
     monkeypatch.setenv("BIMO_WAREHOUSE", str(warehouse))
     monkeypatch.setenv("BIMO_BUDGETS", str(PROJECT_ROOT / "config" / "budgets.example.yml"))
     publish, calls = bimo.warehouse.publish_snapshot, []

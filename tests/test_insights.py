@@ -2,7 +2,6 @@
 ids are deterministic; the Dagster asset stores them; and the demo-built marts give sane ones."""
 
 import json
-import shutil
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -14,8 +13,8 @@ import yaml
 
 from bimo.analytics import insights as ins
 from bimo.analytics.insights import compute_insights, store_insights
-from bimo.settings import get_settings
-from bimo.warehouse import write_connection, writer_lock
+from bimo.warehouse import write_connection
+from tests.conftest import built_copy
 
 THROUGH = date(2026, 6, 30)  # current period 06-01 .. 06-30, previous 05-02 .. 05-31
 CURRENT = [THROUGH - timedelta(days=i) for i in range(30)]
@@ -274,10 +273,7 @@ def test_ids_are_deterministic_and_the_asset_stores_json(wh, monkeypatch):
 
 @pytest.mark.slow
 def test_on_the_demo_built_marts(built, tmp_path):
-    source, _ = built
-    settings = get_settings(tmp_path / "warehouse.duckdb")
-    with writer_lock(source):
-        shutil.copyfile(source.warehouse, settings.warehouse)
+    settings = built_copy(built, tmp_path)
     with write_connection(settings) as con:
         frame = compute_insights(con)
         assert store_insights(con, frame) == frame.height

@@ -1,7 +1,6 @@
 """Budgets and alerts: budget status on hand-computed data, alert rules and dedupe, config
 errors, and one run on the real demo-built marts (delivery: test_delivery.py)."""
 
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from bimo.alerts.config import Budget, ConfigError, load_budgets, parse_budgets
 from bimo.alerts.run import refresh_alerts, refresh_budget_status
 from bimo.alerts.tables import read_alerts
 from bimo.settings import get_settings
-from bimo.warehouse import write_connection, writer_lock
+from bimo.warehouse import write_connection
 from tests.alerts.data import AS_OF, BUDGETS, NOW, status_by_name
 
 
@@ -166,12 +165,9 @@ def test_config_files_examples_and_locations(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_on_the_demo_built_marts(built, tmp_path):
     from bimo.analytics.run import compute_anomalies, compute_forecast, store
-    from tests.conftest import END
+    from tests.conftest import END, built_copy
 
-    source, _ = built
-    settings = get_settings(tmp_path / "warehouse.duckdb")
-    with writer_lock(source):
-        shutil.copyfile(source.warehouse, settings.warehouse)
+    settings = built_copy(built, tmp_path)
     with write_connection(settings) as con:
         store(con, "cost_forecast", compute_forecast(con))
         store(con, "cost_anomalies", compute_anomalies(con))
