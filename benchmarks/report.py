@@ -279,11 +279,10 @@ def _dagster_day(scales: dict) -> list[str]:
         "(`orchestration.run.run_range` with the gateway and SaaS loads; the billing month's "
         "job left out, as above): the stack is imported once, the gateway asset reads the "
         "landing files written since the day began (less a day of clock skew) and keeps the "
-        "day's rows, and every step adds Dagster's own bookkeeping. The *first* Dagster run on "
-        "a warehouse built outside Dagster rebuilds every day (it has no full build of its own "
-        "recorded, so it cannot trust the rows a window leaves alone); the *next* one rebuilds "
-        "the day only. n=1 each, after the increments (the same day: the same work, no new "
-        "rows).",
+        "day's rows, and every step adds Dagster's own bookkeeping. *first*: the first Dagster "
+        "run on the warehouse the stages above built (it rebuilds every day when that build "
+        "recorded no inputs fingerprint: docs/benchmarks.md, item 7); *next*: the run after "
+        "it. n=1 each, after the increments (the same day: the same work, no new rows).",
         "",
         "| scale | run | process s | in the run s | peak RSS MB | slowest steps (s) |",
         "|---|---|---:|---:|---:|---|",

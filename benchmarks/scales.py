@@ -208,8 +208,8 @@ def run_scale(
             window=(start.isoformat(), (start + timedelta(days=1)).isoformat()),
         ) | {"load_average": load_average()}
         _save(last, state)
-    # Dagster's first run after a build outside it rebuilds every day (no full build of its
-    # own is recorded, so it cannot trust the rows a window leaves alone); the next is windowed.
+    # Dagster's first run on the warehouse the stages built, then the next: the first would
+    # rebuild every day if that full build had recorded no inputs fingerprint.
     for key in ("dagster_first", "dagster_day") if dagster_day else ():
         if key in state:
             continue
