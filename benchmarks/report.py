@@ -288,7 +288,7 @@ def _dagster_day(scales: dict) -> list[str]:
         "|---|---|---:|---:|---:|---|",
     ]
     for name, label, d in runs:
-        top = sorted(d["steps"].items(), key=lambda kv: -kv[1])[:4]
+        top = sorted(d["result"]["steps"].items(), key=lambda kv: -kv[1])[:4]
         slowest = ", ".join(f"{k} {_f(v, 1)}" for k, v in top)
         lines.append(
             f"| {name} | {label} | **{_f(d['process_s'], 1)}** | {_f(d['seconds'], 1)} | "

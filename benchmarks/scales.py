@@ -221,21 +221,9 @@ def run_scale(
         ) | {"load_average": load_average()}
         _save(last, state)
     out = summarise_scale(scale, runs, state["increments"], last) | {"invocations": invocations}
-    for key in ("dagster_first", "dagster_day"):
+    for key in ("window_load", "dagster_first", "dagster_day"):  # single runs (n=1)
         if key in state:
-            out[key] = {
-                "seconds": state[key]["seconds"],
-                "process_s": state[key]["process_s"],
-                "peak_rss_mb": peak_rss_mb(state[key]),
-                "steps": state[key]["result"]["steps"],
-                "n": 1,
-            }
-    if "window_load" in state:
-        out["window_load"] = {
-            "seconds": state["window_load"]["seconds"],
-            "process_s": state["window_load"]["process_s"],
-            "peak_rss_mb": peak_rss_mb(state["window_load"]),
-            "result": state["window_load"]["result"],
-            "n": 1,
-        }
+            run = state[key]
+            out[key] = {k: run[k] for k in ("seconds", "process_s", "result")}
+            out[key] |= {"peak_rss_mb": peak_rss_mb(run), "n": 1}
     return out

@@ -109,7 +109,7 @@ def test_tiny_benchmark_writes_every_section(tmp_path):
     assert {"dbt build", "analytics", "publish"} <= set(scale["stages"])
     assert scale["dbt_layers"]["marts"]["nodes"] > 0
     for run in ("dagster_first", "dagster_day"):
-        assert {"gateway_logs", "saas", "bimo_dbt_assets"} <= set(scale[run]["steps"])
+        assert {"gateway_logs", "saas", "bimo_dbt_assets"} <= set(scale[run]["result"]["steps"])
     assert all(f["bimo"]["rows"] > 0 for f in results["ingestion"]["formats"].values())
     dashboard = results["dashboard"][results["dashboard"]["used"]]
     assert dashboard["pages"] and all(p["queries"] > 0 for p in dashboard["pages"].values())
