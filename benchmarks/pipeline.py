@@ -173,7 +173,7 @@ def dbt_build(work: str, target: str, window: list[str] | None = None) -> dict:
             (Path(target) / "partial_parse.msgpack").unlink(missing_ok=True)
         result = build(settings, *args)
         if result.ok and not window:  # as `bimo build` records its full builds
-            record_full_build(settings, Path(target) / "manifest.json")
+            record_full_build(settings, result.target / "manifest.json")
     if not result.ok:
         raise RuntimeError(f"dbt build failed: {result.failures[:5]}\n{result.output_tail}")
     results = json.loads((Path(target) / "run_results.json").read_text())

@@ -92,7 +92,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def _build(settings: Settings) -> bool:
     from bimo.dbt_fingerprint import record_full_build
     from bimo.dbt_runner import dbt_build
-    from bimo.settings import DBT_PROJECT_DIR
     from bimo.warehouse import publish_snapshot, writer_lock
     from ingestion.tables import ensure_raw_tables
 
@@ -101,7 +100,7 @@ def _build(settings: Settings) -> bool:
         result = dbt_build(settings)
         if result.ok:
             # a full build: the next scheduled (windowed) run may rebuild its days only
-            record_full_build(settings, DBT_PROJECT_DIR / "target" / "manifest.json")
+            record_full_build(settings, result.target / "manifest.json")
             publish_snapshot(settings, locked=True)
     if not result.ok:
         console.print("[red]dbt build failed:[/]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -24,6 +25,16 @@ class DbtResult:
     tests: int
     failures: list[str]
     output_tail: str
+    target: Path  # the build's target folder: its manifest.json and run_results.json
+
+
+def target_path(settings: Settings) -> Path:
+    """dbt's target folder for builds of this warehouse. Builds of two warehouses at once (test
+    workers, a second warehouse) then never read each other's run results half-written, and
+    each warehouse keeps its own partial-parse cache (dbt parses everything again when
+    BIMO_WAREHOUSE changes). Builds of one warehouse queue on its writer lock."""
+    digest = hashlib.sha256(str(settings.warehouse).encode()).hexdigest()[:16]
+    return DBT_PROJECT_DIR / "target" / "warehouses" / digest
 
 
 def dbt_build_args(window: tuple[date, date] | None) -> list[str]:
@@ -53,8 +64,14 @@ def dbt_build(settings: Settings, *args: str) -> DbtResult:
         str(DBT_PROJECT_DIR),
         *args,
     ]
+    if "--target-path" in args:
+        target = Path(args[args.index("--target-path") + 1])
+    else:
+        target = target_path(settings)
+        cmd += ["--target-path", str(target)]
+    (target / "run_results.json").unlink(missing_ok=True)  # never an earlier build's
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    results_path = DBT_PROJECT_DIR / "target" / "run_results.json"
+    results_path = target / "run_results.json"
     models = tests = 0
     failures: list[str] = []
     if results_path.exists():
@@ -66,4 +83,4 @@ def dbt_build(settings: Settings, *args: str) -> DbtResult:
             elif r["status"] not in ("skipped",):
                 failures.append(f"{r['unique_id']}: {r['status']} {r.get('message') or ''}".strip())
     tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
-    return DbtResult(proc.returncode == 0, models, tests, failures, tail)
+    return DbtResult(proc.returncode == 0, models, tests, failures, tail, target)
