@@ -15,7 +15,7 @@ import fcntl
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -85,18 +85,24 @@ def connect_with_retry(path: Path, *, read_only: bool = False, timeout_s: float 
 
 @contextmanager
 def write_connection(
-    settings: Settings | None = None, *, publish: bool = True
+    settings: Settings | None = None, *, publish: bool | Callable[[bool], bool] = True
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection under the writer lock; publishes the read copy on success
-    (`publish=False`: a later write of the same run will)."""
+    (`publish=False`: a later write of the same run will). `publish` may instead be a rule,
+    asked under the lock once the write is over whether it failed, that says whether to publish
+    (a failed write may publish the run's earlier writes)."""
     settings = settings or get_settings()
     with writer_lock(settings):
         con = connect_with_retry(settings.warehouse)
         try:
             yield con
-        finally:
+        except BaseException:
             con.close()
-        if publish:
+            if callable(publish) and publish(True):
+                publish_snapshot(settings, locked=True)
+            raise
+        con.close()
+        if publish(False) if callable(publish) else publish:
             publish_snapshot(settings, locked=True)
 
 

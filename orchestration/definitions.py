@@ -16,21 +16,24 @@ from orchestration.defs.checks import ASSET_CHECKS
 from orchestration.defs.dbt import bimo_dbt_assets, dbt_resource
 from orchestration.defs.ingestion import gateway_log_assets
 from orchestration.defs.insights import insights
+from orchestration.defs.publishing import read_copy_asset
 from orchestration.defs.saas import saas_assets
 from orchestration.defs.sensors import SENSORS
 
+ASSETS = [
+    *with_freshness(gateway_log_assets, billing_assets, saas_assets),
+    bimo_dbt_assets,
+    cost_anomalies,
+    cost_forecast,
+    cost_projections,
+    forecast_accuracy,
+    budget_status,
+    alerts,
+    insights,
+]
+
 defs = dg.Definitions(
-    assets=[
-        *with_freshness(gateway_log_assets, billing_assets, saas_assets),
-        bimo_dbt_assets,
-        cost_anomalies,
-        cost_forecast,
-        cost_projections,
-        forecast_accuracy,
-        budget_status,
-        alerts,
-        insights,
-    ],
+    assets=[*ASSETS, read_copy_asset(ASSETS)],
     asset_checks=[reconciliation_variance, *ASSET_CHECKS],
     jobs=JOBS,
     schedules=SCHEDULES,

@@ -11,6 +11,7 @@ from orchestration.definitions import defs
 from orchestration.defs.analytics import cost_anomalies, cost_forecast
 from orchestration.defs.dbt import bimo_dbt_assets
 from orchestration.defs.ingestion import gateway_log_assets
+from orchestration.defs.publishing import READ_COPY
 from orchestration.defs.saas import saas_assets
 from orchestration.run import PARTITION_RANGE_END, PARTITION_RANGE_START
 from tests.conftest import END, built_copy
@@ -88,12 +89,12 @@ def test_materialize_whole_graph_on_generated_data(tmp_path, monkeypatch, demo_d
 
 ANALYTICS = ("cost_anomalies", "cost_forecast", "cost_projections", "forecast_accuracy")
 ANALYTICS += ("insights", "budget_status", "alerts")
+DAY_TAGS = {PARTITION_RANGE_START: END.isoformat(), PARTITION_RANGE_END: END.isoformat()}
 
 
-def test_analytics_publish_the_read_copy_once_per_branch(built, tmp_path, monkeypatch):
-    """Each publish copies the whole warehouse: in a run of every analytics asset only those
-    with no child in the run publish (4 of 7), and the read copy then holds every write; an
-    asset run alone publishes its own."""
+@pytest.fixture
+def counted_publishes(built, tmp_path, monkeypatch):
+    """(warehouse of a copy of `built`, the list that gets an item per publish)."""
     import bimo.warehouse
 
     warehouse = built_copy(built, tmp_path).warehouse
@@ -103,32 +104,70 @@ def test_analytics_publish_the_read_copy_once_per_branch(built, tmp_path, monkey
     monkeypatch.setattr(
         bimo.warehouse, "publish_snapshot", lambda *a, **k: calls.append(1) or publish(*a, **k)
     )
-    job = defs.resolve_job_def("bimo_daily")
-    keys = [dg.AssetKey(["analytics", name]) for name in ANALYTICS]
-    result = job.execute_in_process(
-        asset_selection=keys,
-        tags={PARTITION_RANGE_START: END.isoformat(), PARTITION_RANGE_END: END.isoformat()},
+    return warehouse, calls
+
+
+def _run(names: list[str], *, read_copy: bool = True) -> dg.ExecuteInProcessResult:
+    keys = [dg.AssetKey(["analytics", name]) for name in names]
+    return defs.resolve_job_def("bimo_daily").execute_in_process(
+        asset_selection=keys + ([READ_COPY] if read_copy else []),
+        tags=DAY_TAGS,
         raise_on_error=False,
     )
-    assert result.success, [e.message for e in result.all_events if e.is_failure]
-    assert len(calls) == 4
-    tables = [f"analytics.{name}" for name in ANALYTICS]
+
+
+def _stale_in_read_copy(warehouse, names) -> dict[str, int]:
+    """Per analytics table: the rows that differ between the warehouse and its read copy."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         con.execute(f"attach '{warehouse.with_name('warehouse.read.duckdb')}' as copy (read_only)")
-        for table in tables:
-            rows = con.execute(f"select count(*) from {table}").fetchone()[0]
-            differ = con.execute(
-                f"select count(*) from ((from {table} except all from copy.{table}) "
-                f"union all (from copy.{table} except all from {table}))"
+        stale = {}
+        for name in names:
+            live, copy = f"analytics.{name}", f"copy.analytics.{name}"
+            stale[name] = con.execute(
+                f"select count(*) from ((from {live} except all from {copy}) "
+                f"union all (from {copy} except all from {live}))"
             ).fetchone()[0]
-            assert differ == 0, f"{table}: {differ} of {rows} rows differ in the read copy"
+        return stale
     finally:
         con.close()
-    calls.clear()
-    result = job.execute_in_process(
-        asset_selection=keys[:1],
-        tags={PARTITION_RANGE_START: END.isoformat(), PARTITION_RANGE_END: END.isoformat()},
-        raise_on_error=False,
-    )
-    assert result.success and len(calls) == 1
+
+
+def test_a_run_publishes_the_read_copy_once_at_its_end(counted_publishes):
+    """Each publish copies the whole warehouse: a run of every analytics asset publishes once,
+    in its read_copy step, and the read copy then holds every write."""
+    warehouse, calls = counted_publishes
+    result = _run(list(ANALYTICS))
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    assert len(calls) == 1
+    assert READ_COPY in {e.asset_key for e in result.get_asset_materialization_events()}
+    assert _stale_in_read_copy(warehouse, ANALYTICS) == dict.fromkeys(ANALYTICS, 0)
+    calls.clear()  # without read_copy, the steps with no child in the run publish (4 of 7)
+    assert _run(list(ANALYTICS), read_copy=False).success and len(calls) == 4
+    calls.clear()  # an asset run alone publishes its own write
+    assert _run(["cost_anomalies"], read_copy=False).success and len(calls) == 1
+
+
+def test_a_failed_step_does_not_strand_the_writes_of_its_run(counted_publishes, monkeypatch):
+    """read_copy is skipped when a step before it fails: the writes that left their publish to
+    it still reach the read copy — the failing step publishes the run's earlier writes, and a
+    step that succeeds after a failure publishes its own."""
+    import orchestration.defs.analytics
+
+    warehouse, calls = counted_publishes  # the built warehouse has no analytics tables yet
+
+    def broken(_con):
+        raise RuntimeError("accuracy is broken")
+
+    monkeypatch.setattr(orchestration.defs.analytics, "compute_accuracy", broken)
+    # forecast_accuracy fails, whenever it runs; cost_forecast defers to its child
+    # cost_projections, which may run before or after the failure; read_copy never runs.
+    result = _run(["cost_forecast", "cost_projections", "forecast_accuracy"])
+    assert not result.success
+    assert READ_COPY not in {e.asset_key for e in result.get_asset_materialization_events()}
+    assert calls
+    stale = _stale_in_read_copy(warehouse, ["cost_forecast", "cost_projections"])
+    assert stale == {"cost_forecast": 0, "cost_projections": 0}
+    con = duckdb.connect(str(warehouse.with_name("warehouse.read.duckdb")), read_only=True)
+    assert con.execute("select count(*) from analytics.cost_forecast").fetchone()[0] > 0
+    con.close()

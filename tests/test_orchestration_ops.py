@@ -14,6 +14,7 @@ import pytest
 from orchestration.definitions import defs
 from orchestration.defs import automation, sensors
 from orchestration.defs.dbt_project import dbt_project
+from orchestration.defs.publishing import READ_COPY
 
 BIMO = str(Path(sys.executable).parent / "bimo")
 
@@ -57,6 +58,7 @@ EXPECTED_GRAPH = [
     ("raw_saas/slack_billable", "ingestion", "dlt,duckdb", "daily"),
     ("raw_saas/zoom_daily_report", "ingestion", "dlt,duckdb", "daily"),
     ("raw_saas/zoom_users", "ingestion", "dlt,duckdb", "daily"),
+    ("read_copy", "warehouse", "duckdb", None),
     ("reference/fx_rates", "warehouse", "dbt,duckdb", None),
     ("reference/price_overrides", "warehouse", "dbt,duckdb", None),
     ("reference/provider_aliases", "warehouse", "dbt,duckdb", None),
@@ -147,8 +149,12 @@ def test_jobs_schedules_and_sensors_are_registered():
     assert not any(k.path[0] == "raw_billing" for k in daily)
     marts = defs.resolve_job_def("bimo_marts").asset_layer.selected_asset_keys
     assert {k.path[0] for k in marts} == {"reference", "staging", "intermediate", "marts"} | {
-        "analytics"
+        "analytics",
+        "read_copy",
     }
+    billing = defs.resolve_job_def("bimo_billing").asset_layer.selected_asset_keys
+    # every job that builds marts publishes once, at its end; a billing load publishes nothing
+    assert "read_copy" in paths and READ_COPY in daily and READ_COPY not in billing
 
 
 def test_source_loads_retry_with_exponential_backoff():

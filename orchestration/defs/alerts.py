@@ -8,7 +8,7 @@ from bimo.alerts.deliver import deliver_pending
 from bimo.alerts.run import refresh_alerts, refresh_budget_status
 from bimo.settings import get_settings
 from bimo.warehouse import write_connection
-from orchestration.defs.publishing import publishes
+from orchestration.defs.publishing import publish_rule
 
 ALERTS_ASSET = {
     "group_name": "analytics",
@@ -28,7 +28,7 @@ def budget_status(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     period end (cost forecast or run rate), days until exceeded and risk."""
     settings = get_settings()
     config = load_budgets(settings=settings)
-    with write_connection(settings, publish=publishes(context)) as con:
+    with write_connection(settings, publish=publish_rule(context)) as con:
         frame = refresh_budget_status(con, config)
     context.log.info(f"{frame.height} budgets from {config.path or 'no budgets file'}")
     return dg.MaterializeResult(
@@ -54,7 +54,7 @@ def alerts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     once per dedupe key; the `bimo_alert_delivery` sensor sends them."""
     settings = get_settings()
     config = load_budgets(settings=settings)
-    with write_connection(settings, publish=publishes(context)) as con:
+    with write_connection(settings, publish=publish_rule(context)) as con:
         new = refresh_alerts(con, config)
     context.log.info(f"{new.height} new alerts")
     by_kind = new.group_by("kind").len().rows() if new.height else []

@@ -11,7 +11,7 @@ from bimo.analytics.run import (
     store,
 )
 from bimo.warehouse import write_connection
-from orchestration.defs.publishing import publishes
+from orchestration.defs.publishing import publish_rule
 
 MARTS = [dg.AssetKey(["marts", "fct_daily_cost"]), dg.AssetKey(["marts", "fct_llm_usage_daily"])]
 ANALYTICS_ASSET = {
@@ -29,7 +29,7 @@ def cost_anomalies(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     (cost per 1k tokens, error rate, unpriced share, cache-hit ratio) is far from a seasonal
     expectation, per source tag and over its complete days only, with bounds, severity, $ impact,
     top driver, first day of the run and ack status (acks survive this recomputation)."""
-    with write_connection(publish=publishes(context)) as con:
+    with write_connection(publish=publish_rule(context)) as con:
         frame = compute_anomalies(con)
         rows = store(con, "cost_anomalies", frame)
     is_open = frame["status"] == "open"
@@ -48,7 +48,7 @@ def cost_forecast(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """90-day daily cost forecast per source tag, in total and per provider (ensemble of AutoETS
     and AutoTheta, 80 % and 95 % bands; `horizon_day` cuts 30/60/90 days), extended to the end
     of the quarter when that is further."""
-    with write_connection(publish=publishes(context)) as con:
+    with write_connection(publish=publish_rule(context)) as con:
         frame = compute_forecast(con)
         rows = store(con, "cost_forecast", frame)
     series = pl.struct("source_tag", "series_level", "series_key").n_unique()
@@ -67,7 +67,7 @@ def cost_projections(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """End-of-month and end-of-quarter spend projections per source tag, in total and per
     provider: actual to date + forecast of the remaining days, with 80 % and 95 % bounds (sums
     of the daily bounds)."""
-    with write_connection(publish=publishes(context)) as con:
+    with write_connection(publish=publish_rule(context)) as con:
         frame = compute_projections(con)
         rows = store(con, "cost_projections", frame)
     return dg.MaterializeResult(metadata={"dagster/row_count": rows})
@@ -78,7 +78,7 @@ def forecast_accuracy(context: dg.AssetExecutionContext) -> dg.MaterializeResult
     """Published accuracy of the cost forecast: a rolling-origin backtest (4 origins 7 days
     apart, 30 days ahead) per series with MASE, WAPE, bias, interval coverage and skill, for
     Bimo's model beside seasonal naive and a linear trend ± 20 %."""
-    with write_connection(publish=publishes(context)) as con:
+    with write_connection(publish=publish_rule(context)) as con:
         frame = compute_accuracy(con)
         rows = store(con, "forecast_accuracy", frame)
     scored = frame.filter(pl.col("mase").is_not_null())

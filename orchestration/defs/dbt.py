@@ -33,6 +33,7 @@ from bimo.warehouse import connect_with_retry, publish_snapshot, writer_lock
 from ingestion.tables import ensure_raw_tables
 from orchestration.defs.dbt_project import DBT_EXECUTABLE, dbt_project, ensure_manifest
 from orchestration.defs.metadata import date_columns, table_metadata
+from orchestration.defs.publishing import publishes
 
 LAYERS = {"staging": "Staging", "intermediate": "Intermediate", "marts": "Mart"}
 
@@ -103,7 +104,7 @@ def dbt_resource() -> DbtCliResource:
 )
 def bimo_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
     """Build and test the dbt models (a partitioned run rebuilds the per-request models for its
-    days only), then publish the read copy for the dashboard."""
+    days only); publish the read copy for the dashboard unless a later step of the run will."""
     settings = get_settings()
     manifest = json.loads(ensure_manifest().read_text())
     fingerprint = inputs_fingerprint(manifest)
@@ -127,7 +128,8 @@ def bimo_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> I
         if invocation.is_successful():
             if window is None and windowed_keys(manifest) <= context.selected_asset_keys:
                 store_fingerprint(settings, fingerprint)
-            publish_snapshot(settings, locked=True)
+            if publishes(context):  # else a later step of this run publishes (publishing.py)
+                publish_snapshot(settings, locked=True)
     yield from events
     if not invocation.is_successful():
         raise invocation.get_error() or dg.Failure("dbt build failed")

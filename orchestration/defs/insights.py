@@ -4,7 +4,7 @@ import dagster as dg
 
 from bimo.analytics.insights import compute_insights, store_insights
 from bimo.warehouse import write_connection
-from orchestration.defs.publishing import publishes
+from orchestration.defs.publishing import publish_rule
 
 
 @dg.asset(
@@ -24,7 +24,7 @@ def insights(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Deterministic, explained findings per source tag over the last 30 days: provider
     concentration, high growth, feature spikes, models dearer than a similar one, idle SaaS seats
     and unpriced models — each with its threshold, evidence and monthly $ impact."""
-    with write_connection(publish=publishes(context)) as con:
+    with write_connection(publish=publish_rule(context)) as con:
         frame = compute_insights(con)
         rows = store_insights(con, frame)
     by_kind = frame.group_by("kind").len().sort("kind").rows() if rows else []
