@@ -37,6 +37,15 @@ def target_path(settings: Settings) -> Path:
     return DBT_PROJECT_DIR / "target" / "warehouses" / digest
 
 
+def fresh_target(settings: Settings, target: Path | None = None) -> Path:
+    """The warehouse's target folder (or `target`), made, without an earlier build's run results
+    (a build that dies early must not report the last one's)."""
+    target = target or target_path(settings)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "run_results.json").unlink(missing_ok=True)
+    return target
+
+
 def dbt_build_args(window: tuple[date, date] | None) -> list[str]:
     """`dbt build`, given the window's days as vars when there is one. A windowed (scheduled,
     partitioned) run leaves out the unit tests: they test model logic on fixed inputs, not the
@@ -65,11 +74,10 @@ def dbt_build(settings: Settings, *args: str) -> DbtResult:
         *args,
     ]
     if "--target-path" in args:
-        target = Path(args[args.index("--target-path") + 1])
+        target = fresh_target(settings, Path(args[args.index("--target-path") + 1]))
     else:
-        target = target_path(settings)
+        target = fresh_target(settings)
         cmd += ["--target-path", str(target)]
-    (target / "run_results.json").unlink(missing_ok=True)  # never an earlier build's
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     results_path = target / "run_results.json"
     models = tests = 0

@@ -6,7 +6,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from bimo.settings import PROJECT_ROOT
+from bimo.dbt_runner import target_path
+from bimo.settings import PROJECT_ROOT, get_settings
 from orchestration.definitions import defs
 from orchestration.defs.analytics import cost_anomalies, cost_forecast
 from orchestration.defs.dbt import bimo_dbt_assets
@@ -55,6 +56,8 @@ def test_materialize_whole_graph_on_generated_data(tmp_path, monkeypatch, demo_d
     warehouse = tmp_path / "warehouse.duckdb"
     monkeypatch.setenv("BIMO_WAREHOUSE", str(warehouse))
     monkeypatch.setenv("BIMO_LANDING_DIR", str(landing))
+    targets = PROJECT_ROOT / "dbt_project" / "target"
+    per_run_folders = set(targets.glob("bimo_dbt_assets-*"))
     result = dg.materialize(
         [gateway_log_assets, saas_assets, bimo_dbt_assets, cost_anomalies, cost_forecast],
         resources=defs.resources,
@@ -85,6 +88,9 @@ def test_materialize_whole_graph_on_generated_data(tmp_path, monkeypatch, demo_d
     assert anomalies > 0
     assert seat_days == 35  # the saved SaaS snapshots of every day of the range
     assert warehouse.with_name("warehouse.read.duckdb").exists()
+    # dbt ran in the warehouse's own target folder, not in a new folder per run (never removed)
+    assert (target_path(get_settings(warehouse)) / "manifest.json").exists()
+    assert set(targets.glob("bimo_dbt_assets-*")) == per_run_folders
 
 
 ANALYTICS = ("cost_anomalies", "cost_forecast", "cost_projections", "forecast_accuracy")

@@ -27,7 +27,7 @@ from bimo.dbt_fingerprint import (
     stored_fingerprint,
     windowed_models,
 )
-from bimo.dbt_runner import dbt_build_args
+from bimo.dbt_runner import dbt_build_args, fresh_target
 from bimo.settings import Settings, get_settings
 from bimo.warehouse import connect_with_retry, publish_snapshot, writer_lock
 from ingestion.tables import ensure_raw_tables
@@ -121,7 +121,14 @@ def bimo_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> I
             window = None
         elif window:
             context.log.info(f"per-request models: rebuilding {window[0]} .. {window[1]} (excl.)")
-        invocation = dbt.cli(dbt_build_args(window), context=context, raise_on_error=False)
+        # The warehouse's own target folder (dagster-dbt's default is a new folder per run, 7 MB
+        # each, never removed, and no partial parse): its builds queue on the writer lock held.
+        invocation = dbt.cli(
+            dbt_build_args(window),
+            context=context,
+            raise_on_error=False,
+            target_path=fresh_target(settings),
+        )
         # dbt holds the warehouse until it exits: read the built tables after it, then report.
         events = list(invocation.stream())
         events = with_model_metadata(context, settings, events)
