@@ -279,8 +279,9 @@ def _dagster_day(scales: dict) -> list[str]:
         "(`orchestration.run.run_range` with the gateway and SaaS loads; the billing month's "
         "job left out, as above): the stack is imported once, the gateway asset reads the "
         "landing files written since the day began (less a day of clock skew) and keeps the "
-        "day's rows, and every step adds Dagster's own bookkeeping. *first*: the first Dagster "
-        "run on the warehouse the stages above built (it rebuilds every day when that build "
+        "day's rows, and every step adds Dagster's own bookkeeping; the run publishes the "
+        "read copy once, in its last step (`read_copy`). *first*: the first Dagster run after "
+        "the stages above, on their warehouse (it would rebuild every day had their full build "
         "recorded no inputs fingerprint: docs/benchmarks.md, item 7); *next*: the run after "
         "it. n=1 each, after the increments (the same day: the same work, no new rows).",
         "",

@@ -147,16 +147,24 @@ def run_scale(
     root.mkdir(parents=True, exist_ok=True)
     calls = root / "invocations.json"
     invocations = json.loads(calls.read_text()) if resume and calls.exists() else []
-    if meta:  # a scale taken in several bounded invocations lists each
-        invocations.append(
-            {k: meta[k] for k in ("command", "load_average_start")}
-            | {"date": meta["machine"]["date"]}
-        )
-        calls.write_text(json.dumps(invocations))
+    ran: list[str] = []
+
+    def timed(name: str, **kwargs) -> dict:
+        """`run_task`; the first task of this invocation lists it (a scale taken in several
+        bounded invocations lists each that ran something)."""
+        if meta and not ran:
+            invocations.append(
+                {k: meta[k] for k in ("command", "load_average_start")}
+                | {"date": meta["machine"]["date"]}
+            )
+            calls.write_text(json.dumps(invocations))
+        ran.append(name)
+        return run_task(name, **kwargs)
+
     # One warehouse path per scale: dbt parses everything again when BIMO_WAREHOUSE changes.
     run, target, landing = root / "run", root / "dbt_target", root / "landing"
     if not (target / "partial_parse.msgpack").exists():
-        run_task("pipeline:dbt_parse", work=str(run), target=str(target))
+        timed("pipeline:dbt_parse", work=str(run), target=str(target))
     runs = _state(root / "done.json")["runs"] if resume else []
     for i in range(len(runs), n):
         if not resume and run.exists():
@@ -175,7 +183,7 @@ def run_scale(
             if out_of_budget():
                 return None
             log(f"  {scale.name} run {i + 1}/{n}: {name} (load average {load_average()})")
-            state["stages"][name] = run_task(task, **kwargs) | {"load_average": load_average()}
+            state["stages"][name] = timed(task, **kwargs) | {"load_average": load_average()}
             _save(run, state)
         runs.append(state)
         (root / "done.json").write_text(json.dumps({"runs": runs}, default=str))
@@ -184,13 +192,13 @@ def run_scale(
     last = run
     state = _state(last)
     if increments and not state["increments"]:  # the day is new even if a run was cut short
-        run_task("pipeline:forget_day", work=str(last), day=END.isoformat())
+        timed("pipeline:forget_day", work=str(last), day=END.isoformat())
     for k in range(len(state["increments"]), increments):
         if out_of_budget():
             return None
         log(f"  {scale.name} increment {k + 1}/{increments} (load average {load_average()})")
         stages = {
-            name: run_task(task, **kwargs) | {"load_average": load_average()}
+            name: timed(task, **kwargs) | {"load_average": load_average()}
             for name, task, kwargs in increment_plan(last, root / "landing", target)
         }
         state["increments"].append(stages)
@@ -200,7 +208,7 @@ def run_scale(
             return None
         log(f"  {scale.name}: the daily asset's load (every landing file, one day's window)")
         start = datetime.combine(END, time(), UTC)
-        state["window_load"] = run_task(
+        state["window_load"] = timed(
             "pipeline:load_logs",
             work=str(last),
             landing=str(landing),
@@ -216,7 +224,7 @@ def run_scale(
         if out_of_budget():
             return None
         log(f"  {scale.name}: the day through the Dagster daily job, one process ({key})")
-        state[key] = run_task(
+        state[key] = timed(
             "pipeline:dagster_day", work=str(last), landing=str(landing), day=END.isoformat()
         ) | {"load_average": load_average()}
         _save(last, state)
