@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from bimo.analytics.anomalies import AnomalyConfig, detect, robust_baseline
+from bimo.analytics.anomalies import AnomalyConfig, _rolling_median, detect, robust_baseline
 from bimo.analytics.forecast import forecast
 
 START = date(2026, 1, 1)
@@ -83,6 +83,22 @@ def test_robust_baseline_ignores_a_two_day_spike():
     clean = robust_baseline(y, dow)
     y[30:32] *= 10
     assert np.allclose(robust_baseline(y, dow), clean, rtol=0.05)
+
+
+def test_rolling_median_is_the_median_of_each_centred_window_cut_at_the_ends():
+    """The vectorised rolling median equals, bit for bit, a median per point of the window
+    around it (cut short at either end), for any length and window, with zeros and NaN."""
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 5, 14, 15, 16, 31, 90):
+        for window in (1, 2, 7, 14, 15, 31):
+            x = rng.lognormal(3, 1.5, n) * rng.choice([0, 1], n, p=[0.2, 0.8])
+            if n > 3:
+                x[n // 3] = np.nan
+            half = window // 2
+            expected = [np.median(x[max(0, i - half) : i + half + 1]) for i in range(n)]
+            got = _rolling_median(x, window)
+            assert got.shape == (n,)
+            assert np.array_equal(got, np.array(expected, dtype=float), equal_nan=True)
 
 
 def test_forecast_intervals_are_ordered_and_non_negative():
