@@ -96,9 +96,10 @@ def write_connection(
         con = connect_with_retry(settings.warehouse)
         try:
             yield con
-        except BaseException:
+        except BaseException as exc:
             con.close()
-            if callable(publish) and publish(True):
+            # an error may publish; an interrupt (a run being stopped) never waits for a copy
+            if isinstance(exc, Exception) and callable(publish) and publish(True):
                 publish_snapshot(settings, locked=True)
             raise
         con.close()
