@@ -147,18 +147,19 @@ def run_scale(
     root.mkdir(parents=True, exist_ok=True)
     calls = root / "invocations.json"
     invocations = json.loads(calls.read_text()) if resume and calls.exists() else []
-    ran: list[str] = []
+    listed = False
 
     def timed(name: str, **kwargs) -> dict:
         """`run_task`; the first task of this invocation lists it (a scale taken in several
         bounded invocations lists each that ran something)."""
-        if meta and not ran:
+        nonlocal listed
+        if meta and not listed:
             invocations.append(
                 {k: meta[k] for k in ("command", "load_average_start")}
                 | {"date": meta["machine"]["date"]}
             )
             calls.write_text(json.dumps(invocations))
-        ran.append(name)
+            listed = True
         return run_task(name, **kwargs)
 
     # One warehouse path per scale: dbt parses everything again when BIMO_WAREHOUSE changes.

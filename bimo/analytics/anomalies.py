@@ -82,8 +82,8 @@ def robust_baseline(
 
 def _rolling_median(x: np.ndarray, window: int) -> np.ndarray:
     """Centred rolling median; the windows at either end are cut short (not padded). The full
-    windows go to one `np.median` over a sliding view (the same values, 30–40× faster than a
-    call per point); the cut ones, at most `window - 1`, one call each."""
+    windows go to one `np.median` over a sliding view (the same values; 8.5× faster than a call
+    per point on 200 points, window 15); the cut ones, at most `window - 1`, one call each."""
     half = window // 2
     n = len(x)
     out = np.empty(n, dtype=float)
