@@ -153,9 +153,9 @@ def load_saas(work: str, landing: str, days: tuple[str, str] | None = None) -> d
 def dbt_build(work: str, target: str, window: list[str] | None = None) -> dict:
     """`bimo build` without the publish: raw tables ensured, `dbt build` (models and tests),
     with its own target and log folders so it never touches the project's. `window` [start,
-    end) passes the days as vars, as a partitioned Dagster run does: the per-request models
-    rebuild those days only. New vars make dbt parse the whole project again (a daily run's
-    window is new every day), so a windowed build starts without the partial-parse cache."""
+    end) passes the days as a partitioned Dagster run does (in the environment): the
+    per-request models rebuild those days only. Time a windowed build after `dbt_parse` of
+    another window, as a daily run finds the cache the day before left."""
     from bimo.dbt_fingerprint import record_full_build
     from bimo.dbt_runner import dbt_build as build
     from bimo.dbt_runner import dbt_build_args
@@ -163,15 +163,11 @@ def dbt_build(work: str, target: str, window: list[str] | None = None) -> dict:
     from ingestion.tables import ensure_raw_tables
 
     settings = settings_for(Path(work))
+    days = (date.fromisoformat(window[0]), date.fromisoformat(window[1])) if window else None
     with writer_lock(settings):
         ensure_raw_tables(settings)
         args = ["--target-path", target, "--log-path", f"{target}/logs"]
-        if window:
-            # as the partitioned Dagster run builds
-            days = (date.fromisoformat(window[0]), date.fromisoformat(window[1]))
-            args += dbt_build_args(days)[1:]
-            (Path(target) / "partial_parse.msgpack").unlink(missing_ok=True)
-        result = build(settings, *args)
+        result = build(settings, *args, *dbt_build_args(days)[1:], window=days)
         if result.ok and not window:  # as `bimo build` records its full builds
             record_full_build(settings, result.target / "manifest.json")
     if not result.ok:
@@ -180,15 +176,20 @@ def dbt_build(work: str, target: str, window: list[str] | None = None) -> dict:
     return {"layers": layer_times(results), "elapsed_dbt": results.get("elapsed_time")}
 
 
-def dbt_parse(work: str, target: str) -> dict:
-    """Warm dbt's partial-parse cache in `target` for this warehouse path, as a project that
-    has built before has it (a changed BIMO_WAREHOUSE makes dbt parse everything again)."""
+def dbt_parse(work: str, target: str | None = None, window: list[str] | None = None) -> dict:
+    """Warm dbt's partial-parse cache in `target` (default: the warehouse's own, which Dagster
+    builds in) for this warehouse path, as a project that has built before has it (a changed
+    BIMO_WAREHOUSE makes dbt parse everything again). `window` [start, end): as a windowed run
+    of those days left it."""
     import os
     import subprocess
 
-    from bimo.dbt_runner import DBT
+    from bimo.dbt_runner import DBT, target_path, window_env
 
-    env = {**os.environ, "BIMO_WAREHOUSE": str(settings_for(Path(work)).warehouse)}
+    settings = settings_for(Path(work))
+    target = target or str(target_path(settings))
+    days = (date.fromisoformat(window[0]), date.fromisoformat(window[1])) if window else None
+    env = {**os.environ, **window_env(days), "BIMO_WAREHOUSE": str(settings.warehouse)}
     args = [
         "parse",
         "--project-dir",

@@ -1,19 +1,23 @@
-"""Partition windows in dbt: a run given `window_start` / `window_end` rebuilds only those days of
+"""Partition windows in dbt: a run given `window_start` / `window_end` (as environment variables
+BIMO_WINDOW_START / BIMO_WINDOW_END, or vars) rebuilds only those days of
 the per-request models, and the marts then equal a full rebuild; rows outside the window are
 never rewritten. Dagster passes a partitioned run's window, unless the pricing inputs changed."""
 
 import copy
 import json
+import os
+import re
 import shutil
+import subprocess
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import duckdb
 import pytest
 
-from bimo.dbt_runner import dbt_build
-from bimo.settings import get_settings
+from bimo.dbt_runner import DBT, dbt_build, window_env
+from bimo.settings import DBT_PROJECT_DIR, get_settings
 from bimo.warehouse import writer_lock
 from ingestion.load import load_files
 from orchestration.defs import dbt as dbt_defs
@@ -34,12 +38,16 @@ MARTS_AND_DAILY_COST = {**MARTS, "fct_daily_cost": "charge_date"}
 # --- the dbt arguments and the inputs fingerprint (no warehouse) ---
 
 
-def test_build_args_pass_the_window_as_vars():
+def test_build_args_and_environment_carry_the_window():
     assert dbt_defs.dbt_build_args(None) == ["build"]
-    command, flag, days, *rest = dbt_defs.dbt_build_args(WINDOW)
-    assert (command, flag) == ("build", "--vars")
-    assert json.loads(days) == {"window_start": "2026-10-10", "window_end": "2026-10-13"}
-    assert rest == ["--exclude-resource-type", "unit_test"]  # logic tests stay in full builds
+    # logic tests stay in full builds
+    assert dbt_defs.dbt_build_args(WINDOW) == ["build", "--exclude-resource-type", "unit_test"]
+    assert window_env(WINDOW) == {
+        "BIMO_WINDOW_START": "2026-10-10",
+        "BIMO_WINDOW_END": "2026-10-13",
+    }
+    # no window: set, empty, so a window left in the calling process's environment never leaks
+    assert window_env(None) == {"BIMO_WINDOW_START": "", "BIMO_WINDOW_END": ""}
 
 
 def test_windowed_models_are_the_per_request_models():
@@ -91,9 +99,16 @@ def checksums(settings, tables: dict[str, str], *, outside: bool = False) -> dic
         con.close()
 
 
-def build_window(settings, window=WINDOW) -> None:
+def build_window(settings, window=WINDOW, *, as_vars: bool = False) -> None:
+    """A windowed build as Bimo runs it (the window in the environment), or as a user types it
+    (`--vars`, the documented manual form)."""
+    args = dbt_defs.dbt_build_args(window)[1:]
     with writer_lock(settings):
-        result = dbt_build(settings, *dbt_defs.dbt_build_args(window)[1:])
+        if as_vars:
+            days = {"window_start": window[0].isoformat(), "window_end": window[1].isoformat()}
+            result = dbt_build(settings, *args, "--vars", json.dumps(days))
+        else:
+            result = dbt_build(settings, *args, window=window)
     assert result.ok, result.failures or result.output_tail
 
 
@@ -139,15 +154,57 @@ def test_window_rebuild_equals_a_full_rebuild(warehouse):
 
 
 @pytest.mark.slow
-def test_rows_outside_the_window_are_never_rewritten(warehouse):
+@pytest.mark.parametrize("as_vars", [False, True], ids=["environment", "vars"])
+def test_rows_outside_the_window_are_never_rewritten(warehouse, as_vars, monkeypatch):
     mark(warehouse, ["2026-10-09", "2026-10-10", "2026-10-12", "2026-10-13"])
     outside = checksums(warehouse, MARTS, outside=True)
-    build_window(warehouse)
+    build_window(warehouse, as_vars=as_vars)
     # the window's days were rebuilt (their sentinel is gone), the days around it were not
     assert marked_days(warehouse) == {"2026-10-09", "2026-10-13"}
     assert checksums(warehouse, MARTS, outside=True) == outside
+    # a window left in the caller's environment does not narrow a full build
+    monkeypatch.setenv("BIMO_WINDOW_START", "2026-10-12")
+    monkeypatch.setenv("BIMO_WINDOW_END", "2026-10-13")
     build(warehouse)  # back to a clean warehouse for the other tests
     assert marked_days(warehouse) == set()
+
+
+@pytest.mark.slow
+def test_a_new_window_reparses_only_the_windowed_models(tmp_path):
+    """A daily run's window is new every day: dbt's partial parse must survive it, re-parsing
+    only the files whose parsing read the window (with `--vars` it parses the whole project)."""
+    target = tmp_path / "target"
+    warehouse = tmp_path / "warehouse.duckdb"
+    updated_file = re.compile(r"Partial parsing: updated file: bimo://\S+/(\w+)\.sql")
+
+    def parse(window) -> tuple[set[str], dict]:
+        """The models dbt parsed again, and their `full_refresh` config after the parse."""
+        env = {**os.environ, **window_env(window), "BIMO_WAREHOUSE": str(warehouse)}
+        cached = (target / "partial_parse.msgpack").exists()
+        proc = subprocess.run(
+            [DBT, "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+             str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path",
+             str(tmp_path / "logs"), "--log-level", "debug", "--no-use-colors"],
+            env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert cached == ("Unable to do partial parsing" not in proc.stdout), proc.stdout[-2000:]
+        updated = set(updated_file.findall(proc.stdout))
+        nodes = json.loads((target / "manifest.json").read_text())["nodes"].values()
+        return updated, {
+            n["name"]: n["config"].get("full_refresh") for n in nodes if n["name"] in updated
+        }
+
+    parse(None)  # the cache, as a full build leaves it
+    windowed = {
+        k.path[-1]
+        for k in dbt_defs.windowed_keys(json.loads(target.joinpath("manifest.json").read_text()))
+    }
+    assert len(windowed) == 6
+    assert parse(WINDOW) == (windowed, dict.fromkeys(windowed))  # full_refresh: the flag decides
+    next_day = (WINDOW[0] + timedelta(days=1), WINDOW[1] + timedelta(days=1))
+    assert parse(next_day) == (windowed, dict.fromkeys(windowed))
+    assert parse(next_day)[0] == set()  # the same window again: nothing to re-parse
+    assert parse(None) == (windowed, dict.fromkeys(windowed, True))  # no window: always full
 
 
 @pytest.mark.slow

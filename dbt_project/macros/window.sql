@@ -1,15 +1,20 @@
-{#- Partition windows: a run may rebuild only the days from var `window_start` (inclusive) to
-    `window_end` (exclusive), both ISO dates. Without them a windowed model rebuilds in full. -#}
+{#- Partition windows: a run may rebuild only the days from `window_start` (inclusive) to
+    `window_end` (exclusive), both ISO dates, given as vars or, as Bimo's own runs give them, as
+    environment variables BIMO_WINDOW_START / BIMO_WINDOW_END (vars win). Without them a windowed
+    model rebuilds in full.
+    Why the environment: new vars make dbt parse the whole project again, and a daily run's
+    window is new every day; a changed environment variable re-parses only the files whose
+    parsing read it, the six windowed models. -#}
 
 {#- The run's window as {start, end} (ISO date strings), or none when no window was given. -#}
 {% macro build_window() -%}
-    {%- set start = var('window_start', none) -%}
-    {%- set end = var('window_end', none) -%}
+    {%- set start = var('window_start', env_var('BIMO_WINDOW_START', '')) or none -%}
+    {%- set end = var('window_end', env_var('BIMO_WINDOW_END', '')) or none -%}
     {%- if start is none and end is none -%}
         {{- return(none) -}}
     {%- endif -%}
     {%- if start is none or end is none -%}
-        {{- exceptions.raise_compiler_error('Give both window_start and window_end, or neither.') -}}
+        {{- exceptions.raise_compiler_error('Give both window_start and window_end (or BIMO_WINDOW_START and BIMO_WINDOW_END), or neither.') -}}
     {%- endif -%}
     {#- a YAML date (`--vars "window_start: 2026-10-01"`) arrives as a date, JSON as a string -#}
     {%- set start = modules.datetime.date.fromisoformat(start | string) -%}

@@ -1,9 +1,10 @@
 """dbt assets: staging → intermediate → marts, built in one `dbt build` under the writer lock;
 dbt tests are asset checks, and each built model reports its rows, date range and first rows.
 
-A partitioned run passes its time window to dbt as vars (`window_start`, `window_end`): the
-per-request models (incremental strategy `window`, see `dbt_project/macros/window.sql`) rebuild
-only those days, and every other model, all small, rebuilds in full. An unpartitioned run, or one
+A partitioned run passes its time window to dbt in BIMO_WINDOW_START / BIMO_WINDOW_END (not as
+vars, which would make dbt parse the whole project again every day): the per-request models
+(incremental strategy `window`, see `dbt_project/macros/window.sql`) rebuild only those days,
+and every other model, all small, rebuilds in full. An unpartitioned run, or one
 whose pricing inputs changed since the last full build, rebuilds everything."""
 
 import json
@@ -27,7 +28,7 @@ from bimo.dbt_fingerprint import (
     stored_fingerprint,
     windowed_models,
 )
-from bimo.dbt_runner import dbt_build_args, fresh_target
+from bimo.dbt_runner import dbt_build_args, fresh_target, window_env
 from bimo.settings import Settings, get_settings
 from bimo.warehouse import connect_with_retry, publish_snapshot, writer_lock
 from ingestion.tables import ensure_raw_tables
@@ -123,6 +124,8 @@ def bimo_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> I
             context.log.info(f"per-request models: rebuilding {window[0]} .. {window[1]} (excl.)")
         # The warehouse's own target folder (dagster-dbt's default is a new folder per run, 7 MB
         # each, never removed, and no partial parse): its builds queue on the writer lock held.
+        # dbt's subprocess starts in `cli` with a copy of this environment, window included.
+        os.environ.update(window_env(window))
         invocation = dbt.cli(
             dbt_build_args(window),
             context=context,
