@@ -82,8 +82,8 @@ def layers_section(res: dict) -> list[str]:
 
 
 def _increment_layers(scales: dict, layers: list[str]) -> list[str]:
-    """The same per layer for the one-day increment (`--vars` window: the per-request models
-    rebuild one day)."""
+    """The same per layer for the one-day increment (a one-day window: the per-request models
+    rebuild that day)."""
     inc = {k: v["increment"]["dbt_layers"] for k, v in scales.items() if v.get("increment")}
     if not inc:
         return []

@@ -153,9 +153,11 @@ def run_scale(
     listed = False
 
     def timed(name: str, **kwargs) -> dict:
-        """`run_task`; the first task of this invocation lists it (a scale taken in several
-        bounded invocations lists each that ran something)."""
+        """`run_task`; the first task of this invocation to finish lists it (a scale taken in
+        several bounded invocations lists each that measured something; one stopped in its
+        first task measured nothing)."""
         nonlocal listed
+        result = run_task(name, **kwargs)
         if meta and not listed:
             invocations.append(
                 {k: meta[k] for k in ("command", "load_average_start")}
@@ -163,7 +165,7 @@ def run_scale(
             )
             calls.write_text(json.dumps(invocations))
             listed = True
-        return run_task(name, **kwargs)
+        return result
 
     # One warehouse path per scale: dbt parses everything again when BIMO_WAREHOUSE changes.
     run, target, landing = root / "run", root / "dbt_target", root / "landing"

@@ -141,7 +141,7 @@ def _increment(res: dict) -> list[dict]:
         dbt_sql = inc["dbt_layers"]["dbt_elapsed"]
         why = (
             f"{inc['total_s'] / 15:.1f}× over: {_shares(st, inc['total_s'])}. Mostly fixed "
-            f"costs: dbt starts and parses the whole project (a new window means new vars), "
+            f"costs: dbt starts and parses the project (a new window: the windowed models again), "
             f"~{max(dbt - dbt_sql, 0):.0f} s of its {dbt:.0f} s outside the SQL, then runs every "
             "data test and non-windowed model; each stage is a new process that imports its "
             "stack again"
