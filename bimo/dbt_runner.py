@@ -62,16 +62,14 @@ def dbt_build_args(window: tuple[date, date] | None) -> list[str]:
 def window_env(window: tuple[date, date] | None) -> dict[str, str]:
     """The window's days as the environment variables `macros/window.sql` reads, end exclusive;
     empty values for no window (the models rebuild in full). Not `--vars`: new vars make dbt
-    parse the whole project again (~1 s of a daily run), a changed variable only the files whose
-    parsing read it, the windowed models."""
+    parse the whole project again, a changed variable only the files whose parsing read it, the
+    windowed models (1.0–2.5 s of a daily run at S, measured: docs/benchmarks.md item 4)."""
     if window is None:
         return dict.fromkeys(WINDOW_ENV, "")
     return dict(zip(WINDOW_ENV, (window[0].isoformat(), window[1].isoformat()), strict=True))
 
 
-def dbt_build(
-    settings: Settings, *args: str, window: tuple[date, date] | None = None
-) -> DbtResult:
+def dbt_build(settings: Settings, *args: str, window: tuple[date, date] | None = None) -> DbtResult:
     """`dbt build` against the settings' warehouse, rebuilding the per-request models for
     `window`'s days only when given (the caller holds the writer lock). A window set in this
     process's environment is never inherited: without `window` the build is full."""

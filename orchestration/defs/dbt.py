@@ -102,7 +102,7 @@ class BimoDbtCliResource(DbtCliResource):
     version of the executable, and it sets up a dbt adapter in this process (loading dbt's
     macros), used only by its `fetch_row_counts` / `fetch_column_metadata` (Bimo reads each
     model's rows itself once dbt has exited: `with_model_metadata`). About 2 s and 1.8 s of each
-    Dagster dbt step, measured at S (docs/benchmarks.md item 7)."""
+    Dagster dbt step, measured at S (docs/benchmarks.md item 8)."""
 
     @property
     def _cli_version(self) -> version.Version:
