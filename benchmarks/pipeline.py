@@ -150,6 +150,11 @@ def load_saas(work: str, landing: str, days: tuple[str, str] | None = None) -> d
     return {"rows": sum(c.loaded for c in summary.sources.values()), "files": len(parses)}
 
 
+def window_days(window: list[str] | None) -> tuple[date, date] | None:
+    """[start, end) ISO strings (as tasks take them, JSON-safe) as dates; None for no window."""
+    return (date.fromisoformat(window[0]), date.fromisoformat(window[1])) if window else None
+
+
 def dbt_build(work: str, target: str, window: list[str] | None = None) -> dict:
     """`bimo build` without the publish: raw tables ensured, `dbt build` (models and tests),
     with its own target and log folders so it never touches the project's. `window` [start,
@@ -163,7 +168,7 @@ def dbt_build(work: str, target: str, window: list[str] | None = None) -> dict:
     from ingestion.tables import ensure_raw_tables
 
     settings = settings_for(Path(work))
-    days = (date.fromisoformat(window[0]), date.fromisoformat(window[1])) if window else None
+    days = window_days(window)
     with writer_lock(settings):
         ensure_raw_tables(settings)
         args = ["--target-path", target, "--log-path", f"{target}/logs"]
@@ -188,7 +193,7 @@ def dbt_parse(work: str, target: str | None = None, window: list[str] | None = N
 
     settings = settings_for(Path(work))
     target = target or str(target_path(settings))
-    days = (date.fromisoformat(window[0]), date.fromisoformat(window[1])) if window else None
+    days = window_days(window)
     env = {**os.environ, **window_env(days), "BIMO_WAREHOUSE": str(settings.warehouse)}
     args = [
         "parse",

@@ -153,9 +153,9 @@ def run_scale(
     listed = False
 
     def timed(name: str, **kwargs) -> dict:
-        """`run_task`; the first task of this invocation to finish lists it (a scale taken in
-        several bounded invocations lists each that measured something; one stopped in its
-        first task measured nothing)."""
+        """`run_task` for a measured task; the first to finish lists this invocation (a scale
+        taken in several bounded invocations lists each that measured something). Set-up
+        tasks (parse caches, forgetting the day) call `run_task` and list nothing."""
         nonlocal listed
         result = run_task(name, **kwargs)
         if meta and not listed:
@@ -170,7 +170,7 @@ def run_scale(
     # One warehouse path per scale: dbt parses everything again when BIMO_WAREHOUSE changes.
     run, target, landing = root / "run", root / "dbt_target", root / "landing"
     if not (target / "partial_parse.msgpack").exists():
-        timed("pipeline:dbt_parse", work=str(run), target=str(target))
+        run_task("pipeline:dbt_parse", work=str(run), target=str(target))
     runs = _state(root / "done.json")["runs"] if resume else []
     for i in range(len(runs), n):
         if not resume and run.exists():
@@ -198,12 +198,12 @@ def run_scale(
     last = run
     state = _state(last)
     if increments and not state["increments"]:  # the day is new even if a run was cut short
-        timed("pipeline:forget_day", work=str(last), day=END.isoformat())
+        run_task("pipeline:forget_day", work=str(last), day=END.isoformat())
     for k in range(len(state["increments"]), increments):
         if out_of_budget():
             return None
         log(f"  {scale.name} increment {k + 1}/{increments} (load average {load_average()})")
-        timed("pipeline:dbt_parse", work=str(last), target=str(target), window=DAY_BEFORE)
+        run_task("pipeline:dbt_parse", work=str(last), target=str(target), window=DAY_BEFORE)
         stages = {
             name: timed(task, **kwargs) | {"load_average": load_average()}
             for name, task, kwargs in increment_plan(last, root / "landing", target)
@@ -231,7 +231,7 @@ def run_scale(
         if out_of_budget():
             return None
         log(f"  {scale.name}: the day through the Dagster daily job, one process ({key})")
-        timed("pipeline:dbt_parse", work=str(last), window=DAY_BEFORE)  # its own target folder
+        run_task("pipeline:dbt_parse", work=str(last), window=DAY_BEFORE)  # its target folder
         state[key] = timed(
             "pipeline:dagster_day", work=str(last), landing=str(landing), day=END.isoformat()
         ) | {"load_average": load_average()}

@@ -87,8 +87,7 @@ def _rolling_median(x: np.ndarray, window: int) -> np.ndarray:
     half = window // 2
     n = len(x)
     out = np.empty(n, dtype=float)
-    edge = [i for i in range(n) if i < half or i + half >= n]
-    for i in edge:
+    for i in [*range(min(half, n)), *range(max(half, n - half), n)]:  # the cut windows
         out[i] = np.median(x[max(0, i - half) : i + half + 1])
     if n > 2 * half:
         views = np.lib.stride_tricks.sliding_window_view(x, 2 * half + 1)
