@@ -8,6 +8,7 @@ per-step overhead on top (docs/benchmarks.md).
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import time
@@ -44,7 +45,11 @@ def in_days(files: list[Path], days: tuple[str, str] | None) -> list[Path]:
     return [f for f in files if (d := file_day(f)) is not None and first <= d <= last]
 
 
-def generate_data(landing: str, days: int, requests_per_day: int, seed: int, end: str) -> dict:
+def generate_data(
+    landing: str, days: int, requests_per_day: int, seed: int, end: str, gzip_logs: bool = False
+) -> dict:
+    """`bimo generate`; with `gzip_logs`, every log file is then gzipped (`gzip -1`, one process
+    per core, file times kept: the daily asset picks files by when they were written)."""
     from bimo.demo import generate
 
     out = Path(landing)
@@ -53,8 +58,25 @@ def generate_data(landing: str, days: int, requests_per_day: int, seed: int, end
     result = generate(
         out, days=days, requests_per_day=requests_per_day, seed=seed, end=date.fromisoformat(end)
     )
+    raw = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    if gzip_logs:
+        logs = [f for s in LOG_SOURCES for f in sorted((out / s).iterdir())]
+        gzip_files([f for f in logs if f.suffix != ".gz"])
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-    return {"requests": result.requests, "counts": result.counts, "bytes": size}
+    return {"requests": result.requests, "counts": result.counts, "bytes": size, "raw_bytes": raw}
+
+
+def gzip_files(files: list[Path]) -> None:
+    """Gzip files in place (`name.gz`, the original removed, its modification time kept)."""
+    import subprocess
+
+    procs: list[subprocess.Popen] = []
+    for f in files:
+        if len(procs) >= (os.cpu_count() or 1) and procs.pop(0).wait():
+            raise RuntimeError("gzip failed")
+        procs.append(subprocess.Popen(["gzip", "-1", "-n", str(f)]))
+    if any(p.wait() for p in procs):
+        raise RuntimeError("gzip failed")
 
 
 def log_files(

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from harness import percentile  # noqa: E402
-from pipeline import file_day, in_days, layer_times  # noqa: E402
+from pipeline import LOG_SOURCES, file_day, generate_data, in_days, layer_times  # noqa: E402
+from report import _scales as scales_section  # noqa: E402
 from report import render  # noqa: E402
 
 SECTIONS = ("ingestion", "scales", "dashboard", "profile", "forecast")
@@ -75,6 +76,62 @@ def test_day_files_are_selected_by_the_date_in_their_name():
     assert file_day(files[1]).isoformat() == "2026-10-31"
     assert in_days(files, ("2026-10-31", "2026-10-31")) == [files[1]]
     assert in_days(files, None) == files
+
+
+def test_gzipped_landing_holds_the_same_records_with_the_same_file_times(tmp_path):
+    """L's landing: every log file gzipped after generation, its modification time kept (the
+    daily asset picks files by it) and its records unchanged."""
+    from ingestion.readers import iter_records
+
+    args = {"days": 2, "requests_per_day": 40, "seed": 7, "end": "2026-10-31"}
+    plain = generate_data(str(tmp_path / "plain"), **args)
+    packed = generate_data(str(tmp_path / "gz"), **args, gzip_logs=True)
+    assert packed["requests"] == plain["requests"]
+    assert packed["raw_bytes"] == plain["bytes"] > packed["bytes"]
+    for source in LOG_SOURCES:
+        files = sorted((tmp_path / "plain" / source).iterdir())
+        assert files
+        for f in files:
+            gz = tmp_path / "gz" / source / (f.name if f.suffix == ".gz" else f.name + ".gz")
+            assert gz.read_bytes()[:2] == b"\x1f\x8b"
+            assert gz.stat().st_mtime == f.stat().st_mtime
+            assert list(iter_records(gz)) == list(iter_records(f))
+
+
+def test_results_page_says_how_a_scale_was_stored_and_what_it_left_out():
+    stage = {"seconds": 1.0, "process_s": 1.0, "peak_rss_mb": 10.0, "load_average": [0.1]}
+    scale = {
+        "days": 90,
+        "requests_per_day": 465_000,
+        "history_requests": 50,
+        "n": 1,
+        "landing_bytes": 8 * 2**30,
+        "warehouse_bytes": 2**30,
+        "total_s": 2.0,
+        "total_without_generate_s": 1.0,
+        "peak_rss_mb": 10.0,
+        "stages": {
+            "generate": stage
+            | {"result": {"requests": 50, "bytes": 8 * 2**30, "raw_bytes": 53 * 2**30}},
+            "dbt build": stage | {"result": {}},
+        },
+    }
+    native = {
+        "bimo-gateway": {
+            "rows": 1,
+            "bimo_s": 1.0,
+            "bimo_rows_s": 1.0,
+            "native_s": 1.0,
+            "native_rows_s": 1.0,
+            "native_rss_mb": 1.0,
+            "bimo_vs_duckdb": 1.0,
+            "gb": 0.1,
+            "n": 1,
+        }
+    }
+    page = "\n".join(scales_section({"scales": {"M": scale | {"native": native}, "L": scale}}))
+    assert page.count("gzipped (`gzip -1`) after generation, 53.00 GB before") == 2
+    assert page.count("native reads of the history") == 1  # at L only, where M has them
 
 
 def test_results_page_reports_targets_not_measured_without_results():
