@@ -37,6 +37,7 @@ class Scale:
     gzip_logs: bool = False
     # DuckDB's native read of OTLP held 5 GB at M and grows with the input: not at L.
     native: bool = True
+    task_timeout_s: float = 900  # a stage that runs longer is stopped (L generates for ~25 min)
 
     @property
     def history(self) -> tuple[str, str]:
@@ -49,7 +50,7 @@ SCALES = {
     "Q": Scale("Q", 30, 1_000),
     "S": Scale("S", 90, 9_300),
     "M": Scale("M", 90, 93_000),
-    "L": Scale("L", 90, 465_000, gzip_logs=True, native=False),
+    "L": Scale("L", 90, 465_000, gzip_logs=True, native=False, task_timeout_s=3600),
 }
 
 
@@ -165,7 +166,7 @@ def run_scale(
         taken in several bounded invocations lists each that measured something). Set-up
         tasks (parse caches, forgetting the day) call `run_task` and list nothing."""
         nonlocal listed
-        result = run_task(name, **kwargs)
+        result = run_task(name, timeout_s=scale.task_timeout_s, **kwargs)
         if meta and not listed:
             invocations.append(
                 {k: meta[k] for k in ("command", "load_average_start")}
