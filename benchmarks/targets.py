@@ -138,18 +138,25 @@ def _increment(res: dict) -> list[dict]:
             continue
         st = inc["stages"]
         dbt = st["dbt build"]["process_s"]
-        dbt_sql = inc["dbt_layers"]["dbt_elapsed"]
+        layers = inc["dbt_layers"]
+        dbt_sql, tests = layers["dbt_elapsed"], layers.get("data tests", {}).get("seconds", 0)
         why = (
-            f"{inc['total_s'] / 15:.1f}× over: {_shares(st, inc['total_s'])}. Mostly fixed "
-            f"costs: dbt starts and parses the project (a new window: the windowed models again), "
-            f"~{max(dbt - dbt_sql, 0):.0f} s of its {dbt:.0f} s outside the SQL, then runs every "
-            "data test and non-windowed model; each stage is a new process that imports its "
-            "stack again"
+            f"{inc['total_s'] / 15:.1f}× over: {_shares(st, inc['total_s'])}. Fixed costs: dbt "
+            f"starts and parses the project (a new window: the windowed models again), "
+            f"~{max(dbt - dbt_sql, 0):.0f} s of its {dbt:.0f} s outside the SQL; each stage is "
+            "a new process that imports its stack again"
         )
         imports = (res.get("import_costs") or {}).get("seconds") or {}
         if imports:
             why += " (imports: " + ", ".join(f"{k} {v:.1f} s" for k, v in imports.items()) + ")"
-        why += "; analytics recompute every series; publish copies the whole warehouse"
+        why += (
+            f". Growing with the day: its {inc['new_rows_first_run']:,} new rows to parse and "
+            f"load ({st['load logs']['process_s']:.0f} s). Growing with the history: dbt's data "
+            f"tests over every row ({tests:.0f} s of its {dbt_sql:.0f} s of SQL), analytics "
+            f"recompute every series ({st['analytics']['process_s']:.0f} s), publish copies the "
+            f"whole warehouse ({r['warehouse_bytes'] / 2**30:.1f} GB: "
+            f"{st['publish']['process_s']:.0f} s)"
+        )
         day = r.get("dagster_day")
         if day:
             why += (
