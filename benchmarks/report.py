@@ -214,9 +214,17 @@ def _no_native(r: dict, scales: dict) -> list[str]:
     """Why a scale has no DuckDB-native reads when others have them."""
     if r.get("native") or not any(v.get("native") for v in scales.values()):
         return []
+    name, fmt, mb = max(
+        (
+            (k, f, x["duckdb_peak_rss_mb"])
+            for k, v in scales.items()
+            for f, x in v.get("native", {}).items()
+        ),
+        key=lambda t: t[2],
+    )
     return [
         "DuckDB's native reads of the history (the ratios in section 1) were not run at this "
-        "scale: the native OTLP read held 5 GB at M and grows with the input.",
+        f"scale: its read of {fmt} held {mb / 1024:.1f} GB at {name}, and it grows with the input.",
         "",
     ]
 

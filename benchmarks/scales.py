@@ -35,7 +35,7 @@ class Scale:
     # L's uncompressed landing files (~53 GB) and warehouse with its read copy (~28 GB) do not
     # fit this machine's disk together: its log files are gzipped as they would be rotated.
     gzip_logs: bool = False
-    # DuckDB's native read of OTLP held 5 GB at M and grows with the input: not at L.
+    # DuckDB's native read of OTLP held 4.9 GB at M and grows with the input: not at L.
     native: bool = True
     task_timeout_s: float = 900  # a stage that runs longer is stopped (L generates for ~25 min)
 

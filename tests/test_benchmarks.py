@@ -116,22 +116,23 @@ def test_results_page_says_how_a_scale_was_stored_and_what_it_left_out():
             "dbt build": stage | {"result": {}},
         },
     }
-    native = {
-        "bimo-gateway": {
+    native = {  # the shape `scale_summary` writes
+        "otel-genai": {
             "rows": 1,
-            "bimo_s": 1.0,
-            "bimo_rows_s": 1.0,
-            "native_s": 1.0,
-            "native_rows_s": 1.0,
-            "native_rss_mb": 1.0,
-            "bimo_vs_duckdb": 1.0,
-            "gb": 0.1,
+            "bytes": 2**30,
             "n": 1,
+            "bimo_s": 1.0,
+            "duckdb_s": 1.0,
+            "bimo_rows_per_s": 1,
+            "duckdb_rows_per_s": 1,
+            "duckdb_peak_rss_mb": 5120.0,
+            "bimo_vs_duckdb": 1.0,
         }
     }
     page = "\n".join(scales_section({"scales": {"M": scale | {"native": native}, "L": scale}}))
     assert page.count("gzipped (`gzip -1`) after generation, 53.00 GB before") == 2
     assert page.count("native reads of the history") == 1  # at L only, where M has them
+    assert "its read of otel-genai held 5.0 GB at M" in page
 
 
 def test_results_page_reports_targets_not_measured_without_results():
