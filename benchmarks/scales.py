@@ -37,7 +37,7 @@ class Scale:
     gzip_logs: bool = False
     # DuckDB's native read of OTLP held 4.9 GB at M and grows with the input: not at L.
     native: bool = True
-    task_timeout_s: float = 900  # a stage that runs longer is stopped (L generates for ~25 min)
+    task_timeout_s: float = 900  # a longer stage is stopped (L: 28 min to generate and gzip)
 
     @property
     def history(self) -> tuple[str, str]:
