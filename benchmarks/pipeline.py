@@ -58,12 +58,16 @@ def generate_data(
     result = generate(
         out, days=days, requests_per_day=requests_per_day, seed=seed, end=date.fromisoformat(end)
     )
-    raw = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    raw = size = _tree_bytes(out)
     if gzip_logs:
         logs = [f for s in LOG_SOURCES for f in sorted((out / s).iterdir())]
         gzip_files([f for f in logs if f.suffix != ".gz"])
-    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+        size = _tree_bytes(out)
     return {"requests": result.requests, "counts": result.counts, "bytes": size, "raw_bytes": raw}
+
+
+def _tree_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
 def gzip_files(files: list[Path]) -> None:

@@ -32,7 +32,7 @@ class Scale:
     name: str
     days: int
     requests_per_day: int  # prod requests per day; dev CLI traffic and growth come on top
-    # L's uncompressed landing files (~53 GB) and warehouse with its read copy (~28 GB) do not
+    # L's uncompressed landing files (53.7 GB) and warehouse with its read copy (27 GB) do not
     # fit this machine's disk together: its log files are gzipped as they would be rotated.
     gzip_logs: bool = False
     # DuckDB's native read of OTLP held 4.9 GB at M and grows with the input: not at L.
