@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import glob
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -100,56 +100,191 @@ def expand_paths(paths: Iterable[str | Path], *, roots: Sequence[Path] | None = 
     return sorted({f.resolve() for f in found})
 
 
-def _open_bytes(path: Path) -> tuple[bytes, bool]:
-    """The file's bytes (gunzipped, without a UTF-8 BOM) and whether a gzip stream was cut
-    short (then the bytes are what could be decompressed)."""
-    raw = path.read_bytes()
-    truncated = False
-    if raw[:2] == b"\x1f\x8b":
-        parts, rest = [], raw
-        while rest:  # one gzip member after another, as gzip.open reads them
-            inflate = zlib.decompressobj(wbits=31)
+CHUNK_BYTES = 4 * 2**20
+"""How much of a file is read (and, gzipped, decompressed) at a time."""
+ARRAY_BLOCK_BYTES = 8 * 2**20
+"""How much of a JSON array is decoded at a time: memory follows this, not the file's size."""
+SPLIT_TRIES = 16
+"""Object boundaries tried, from a block's end back, before the block is grown instead."""
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+class _Cut(Exception):
+    """The gzip stream ended before its end-of-stream marker, or is corrupt."""
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    """The file's bytes a piece at a time, gunzipped when it is gzip: one member after another
+    (zero padding between members skipped), as `gzip` reads them. Raises `_Cut` after the last
+    piece that could be decompressed when the stream is cut short or corrupt."""
+    with path.open("rb") as fh:
+        pending = fh.read(max(CHUNK_BYTES, 2))
+        if pending[:2] != b"\x1f\x8b":
+            while pending:
+                yield pending
+                pending = fh.read(CHUNK_BYTES)
+            return
+        inflate, started = zlib.decompressobj(wbits=31), False
+        while True:
+            if not pending:
+                pending = fh.read(CHUNK_BYTES)
+            if not pending and not started:
+                return
             try:
-                parts.append(inflate.decompress(rest))
+                if not pending:  # the file ends: what the member still holds, if it is whole
+                    if tail := inflate.flush():
+                        yield tail
+                    if not inflate.eof:
+                        raise _Cut
+                    pending = inflate.unused_data
+                    inflate, started = zlib.decompressobj(wbits=31), False
+                    continue
+                if not started:
+                    pending = pending.lstrip(b"\x00")
+                    started = bool(pending)
+                    continue
+                # at most a chunk out per call: a small gzip cannot balloon in memory
+                if out := inflate.decompress(pending, CHUNK_BYTES):
+                    yield out
             except zlib.error:
-                truncated = True
+                raise _Cut from None
+            if inflate.eof:
+                pending, inflate, started = inflate.unused_data, zlib.decompressobj(wbits=31), False
+            else:
+                pending = inflate.unconsumed_tail
+
+
+class _Stream:
+    """A file's decompressed bytes with its first byte found; remembers whether gzip was cut."""
+
+    def __init__(self, path: Path) -> None:
+        self._pieces = _chunks(path)
+        self.truncated = False
+        self.newlines = 0
+
+    def next(self) -> bytes | None:
+        """The next piece of bytes; None at the end (or where a cut gzip stream stops)."""
+        if self.truncated:
+            return None
+        try:
+            piece = next(self._pieces)
+        except StopIteration:
+            return None
+        except _Cut:
+            self.truncated = True
+            return None
+        self.newlines += piece.count(b"\n")
+        return piece
+
+    def first(self) -> bytes:
+        """The bytes read until the first non-blank one (a UTF-8 BOM removed); all at the end."""
+        head = b""
+        while (piece := self.next()) is not None:
+            head += piece
+            if len(head) >= len(BOM) and head.removeprefix(BOM).strip():
                 break
-            if not inflate.eof:
-                truncated = True
-                break
-            rest = inflate.unused_data.lstrip(b"\x00")
-        raw = b"".join(parts)
-    return raw.removeprefix(b"\xef\xbb\xbf"), truncated
+        return head.removeprefix(BOM)
 
 
 def iter_records(path: Path) -> Iterator[tuple[int, object]]:
-    """Yield (position, parsed JSON value | BadJson) for every record in the file."""
-    data, truncated = _open_bytes(path)
-    yield from _records(data)
-    if truncated:
-        yield data.count(b"\n") + 2, BadJson("gzip stream is truncated or corrupt")
+    """Yield (position, parsed JSON value | BadJson) for every record in the file, reading it a
+    piece at a time: memory follows `ARRAY_BLOCK_BYTES` / the longest line, not the file."""
+    stream = _Stream(path)
+    head = stream.first()
+    if head.lstrip()[:1] == b"[":
+        last = yield from _array_records(stream, head.lstrip()[1:])
+        if stream.truncated:
+            yield last + 1, BadJson("gzip stream is truncated or corrupt")
+        return
+    yield from _line_records(stream, head)
+    if stream.truncated:
+        yield stream.newlines + 2, BadJson("gzip stream is truncated or corrupt")
 
 
-def _records(data: bytes) -> Iterator[tuple[int, object]]:
-    stripped = data.lstrip()
-    if stripped[:1] == b"[" or (stripped[:1] == b"{" and b"\n" not in stripped.rstrip()):
+def _line_records(stream: _Stream, head: bytes) -> Iterator[tuple[int, object]]:
+    """JSON Lines (a one-line JSON document is one line): a record per line; `\\r\\n` and a
+    lone `\\r` end a line too."""
+    lineno, rest = 0, head
+    while True:
+        piece = stream.next()
+        if piece is None:
+            lines = rest.splitlines()
+        else:
+            *lines, rest = (rest + piece).split(b"\n")
+        for raw in lines:
+            for line in raw.splitlines() if b"\r" in raw else (raw,):
+                lineno += 1
+                if not line.strip():
+                    continue
+                try:
+                    yield lineno, orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    yield lineno, BadJson(f"invalid JSON: {str(exc).split(':')[0]}")
+        if piece is None:
+            return
+
+
+def _object_ends(block: bytes, upto: int) -> Iterator[int]:
+    """Offsets before `upto` just past a `}` followed by a comma and a `{`, from `upto` back:
+    where one object element of an array may end and the next begin (or, inside a string or a
+    nested value, may not: the decode decides)."""
+    while (close := block.rfind(b"}", 0, upto)) != -1:
+        after = block[close + 1 : close + 257].lstrip()
+        if after[:1] == b"," and after[1:].lstrip()[:1] == b"{":
+            yield close + 1
+        upto = close
+
+
+def _decode_prefix(block: bytes, upto: int) -> tuple[list, bytes] | None:
+    """The elements of the longest of the last `SPLIT_TRIES` candidate prefixes of `block`
+    ending before `upto` that decode as whole array elements, and the bytes after them (past
+    the comma); None when none does.
+
+    A prefix ending inside a string leaves the string open and one ending inside a nested
+    value leaves a bracket open, so only a prefix that ends between elements decodes."""
+    for _, end in zip(range(SPLIT_TRIES), _object_ends(block, upto), strict=False):
         try:
-            doc = orjson.loads(data)
+            items = orjson.loads(b"[" + block[:end] + b"]")
         except orjson.JSONDecodeError:
-            doc = None
-        if isinstance(doc, list):
-            yield from enumerate(doc, start=1)
-            return
-        if isinstance(doc, dict):
-            yield 1, doc
-            return
-        if stripped[:1] == b"[":
-            yield 1, BadJson("file is not valid JSON (unterminated or malformed array)")
-            return
-    for lineno, line in enumerate(data.splitlines(), start=1):
-        if not line.strip():
             continue
-        try:
-            yield lineno, orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            yield lineno, BadJson(f"invalid JSON: {str(exc).split(':')[0]}")
+        return items, block[end:].lstrip()[1:]
+    return None
+
+
+def _array_records(stream: _Stream, body: bytes) -> Generator[tuple[int, object], None, int]:
+    """The elements of a JSON array whose text after `[` starts with `body`, decoded a block at
+    a time. Where the array stops being valid JSON (cut short, malformed) the elements before
+    that point are kept and one `BadJson` stands for the rest. Returns the last position."""
+    pos, parts, size, want, done = 1, [body], len(body), ARRAY_BLOCK_BYTES, False
+    while True:
+        while not done and size < want:
+            if (piece := stream.next()) is None:
+                done = True
+            else:
+                parts.append(piece)
+                size += len(piece)
+        block = b"".join(parts)
+        if done:
+            break
+        if (decoded := _decode_prefix(block, len(block))) is None:
+            parts, size, want = [block], len(block), want * 2  # no boundary near the end
+            continue
+        items, rest = decoded
+        yield from enumerate(items, start=pos)
+        pos += len(items)
+        parts, size, want = [rest], len(rest), ARRAY_BLOCK_BYTES
+    try:
+        items = orjson.loads(b"[" + block)
+    except orjson.JSONDecodeError as exc:  # keep the elements before where it goes wrong
+        if (decoded := _decode_prefix(block, max(exc.pos - 1, 0))) is not None:
+            items, _ = decoded
+            yield from enumerate(items, start=pos)
+            pos += len(items)
+        kept = f" on (elements 1-{pos - 1} were read)" if pos > 1 else ""
+        why = "malformed or cut-short array"
+        yield pos, BadJson(f"file is not valid JSON ({why}) from element {pos}{kept}")
+        return pos
+    yield from enumerate(items, start=pos)
+    return pos + len(items) - 1

@@ -188,10 +188,90 @@ def test_readers_accept_array_object_jsonl_and_gzip(tmp_path):
     assert lines[1][0] == 3 and isinstance(lines[1][1], BadJson)
 
 
-def test_truncated_array_is_reported_not_crashed(tmp_path):
+def test_cut_short_array_keeps_whole_elements_and_reports_the_rest(tmp_path):
     (tmp_path / "bad.json").write_text('[{"x": 1}, {"x":')
-    [(pos, rec)] = list(iter_records(tmp_path / "bad.json"))
-    assert pos == 1 and isinstance(rec, BadJson)
+    first, (pos, rec) = list(iter_records(tmp_path / "bad.json"))
+    assert first == (1, {"x": 1})
+    assert pos == 2 and isinstance(rec, BadJson)
+    assert rec.reason.endswith("array) from element 2 on (elements 1-1 were read)")
+    (tmp_path / "worse.json").write_text('[{"x":')
+    [(pos, rec)] = list(iter_records(tmp_path / "worse.json"))
+    assert pos == 1 and isinstance(rec, BadJson) and rec.reason.endswith("from element 1")
+
+
+def _awkward_elements(n: int) -> list[dict]:
+    """Objects whose text holds the `}, {` an element boundary looks like, inside strings and
+    inside nested arrays of objects, and non-ASCII text."""
+    return [
+        {
+            "id": i,
+            "note": 'tags: [{"a": 1}, {"b": 2}] and }, { é',
+            "nested": [{"k": i}, {"k": [{"deep": "},{"}, {}]}],
+            "pad": "x" * (i % 7) * 40,
+        }
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_arrays_decode_a_block_at_a_time_with_the_whole_file_result(tmp_path, monkeypatch, indent):
+    import ingestion.readers as readers
+
+    elements = _awkward_elements(300)
+    text = json.dumps(elements, indent=indent, ensure_ascii=False).encode()
+    decoded_sizes = []
+    real_loads = readers.orjson.loads
+
+    def loads(data):
+        decoded_sizes.append(len(data))
+        return real_loads(data)
+
+    monkeypatch.setattr(readers, "ARRAY_BLOCK_BYTES", 2_000)
+    monkeypatch.setattr(readers, "CHUNK_BYTES", 512)
+    monkeypatch.setattr(readers.orjson, "loads", loads)
+    (tmp_path / "a.json").write_bytes(readers.BOM + b"\n  " + text)
+    # two gzip members with zero padding between them, as some writers leave
+    half = len(text) // 2
+    gz = gzip.compress(text[:half]) + b"\0" * 5 + gzip.compress(text[half:])
+    (tmp_path / "a.json.gz").write_bytes(gz)
+    for name in ("a.json", "a.json.gz"):
+        decoded_sizes.clear()
+        assert list(iter_records(tmp_path / name)) == list(enumerate(elements, start=1))
+        # memory follows the block, not the file: no decode saw more than about two blocks
+        assert len(decoded_sizes) > 20 and max(decoded_sizes) < 5_000 < len(text) / 10
+
+
+def test_a_malformed_element_keeps_the_elements_before_it(tmp_path, monkeypatch):
+    import ingestion.readers as readers
+
+    monkeypatch.setattr(readers, "ARRAY_BLOCK_BYTES", 1_000)
+    elements = _awkward_elements(60)
+    parts = [json.dumps(e) for e in elements]
+    parts[40] = parts[40].replace('"note":', '"note" ')  # element 41 is not JSON
+    (tmp_path / "a.json").write_text("[" + ",\n".join(parts) + "]")
+    got = list(iter_records(tmp_path / "a.json"))
+    assert got[:-1] == list(enumerate(elements[:40], start=1))
+    pos, bad = got[-1]
+    assert pos == 41 and isinstance(bad, BadJson) and "from element 41" in bad.reason
+
+
+def test_a_cut_gzip_stream_keeps_what_decompressed(tmp_path, monkeypatch):
+    import ingestion.readers as readers
+
+    monkeypatch.setattr(readers, "CHUNK_BYTES", 256)
+    lines = [json.dumps({"i": i, "pad": "p" * (i * 37 % 200)}) for i in range(2_000)]
+    whole = gzip.compress("\n".join(lines).encode() + b"\n")
+    (tmp_path / "cut.jsonl.gz").write_bytes(whole[: len(whole) // 2])
+    got = list(iter_records(tmp_path / "cut.jsonl.gz"))
+    good = [rec for _, rec in got if not isinstance(rec, BadJson)]
+    assert 0 < len(good) < 2_000 and good == [json.loads(line) for line in lines[: len(good)]]
+    reasons = [rec.reason for _, rec in got if isinstance(rec, BadJson)]
+    assert reasons[-1] == "gzip stream is truncated or corrupt"
+    assert len(reasons) <= 2  # and, at most, the line the cut went through
+    (tmp_path / "whole.jsonl.gz").write_bytes(whole)
+    assert [rec for _, rec in iter_records(tmp_path / "whole.jsonl.gz")] == [
+        json.loads(line) for line in lines
+    ]
 
 
 def test_missing_path_is_a_clear_error(tmp_path):
