@@ -120,7 +120,7 @@ def _common_gateway(fmt: str) -> list[Case]:
     return [
         c("truncated", "truncated_line", lambda i, m: [json.dumps(m(i, 9))[:40]],
           reason="invalid JSON"),
-        c("truncated", "truncated_array", None, good=0, reason="unterminated",
+        c("truncated", "truncated_array", None, good=1, reason="cut-short array) from element 2",
           raw=lambda i, m: [json.dumps([m(i, 0), m(i, 1)])[:-30]]),
         c("truncated", "truncated_gzip", None, good=3, n_bad=2, cut=True,
           raw=lambda i, m: [m(i, 0), m(i, 1), m(i, 2), m(i, 3, padding="z" * 5000)]),
