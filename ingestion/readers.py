@@ -2,7 +2,8 @@
 
 A file may hold a JSON array, a single JSON object or JSON Lines, plain or gzip. Each item comes
 back with its 1-based position (line number for JSON Lines, element number for an array) so a bad
-record can be quarantined with a pointer to it while the rest of the file loads.
+record can be quarantined with a pointer to it while the rest of the file loads. A file is read
+a piece at a time (a JSON array a block of elements at a time), so memory does not follow its size.
 
 File sources read only below their roots (`Settings.file_roots`; the landing folder for the
 Dagster assets): a path is checked after `..` and symlinks are resolved, so neither a typed
