@@ -13,6 +13,7 @@ path, a glob nor a symlink inside a root can reach a file elsewhere.
 from __future__ import annotations
 
 import glob
+import gzip
 import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -117,44 +118,23 @@ class _Cut(Exception):
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
-    """The file's bytes a piece at a time, gunzipped when it is gzip: one member after another
-    (zero padding between members skipped), as `gzip` reads them. Raises `_Cut` after the last
-    piece that could be decompressed when the stream is cut short or corrupt."""
-    with path.open("rb") as fh:
-        pending = fh.read(max(CHUNK_BYTES, 2))
-        if pending[:2] != b"\x1f\x8b":
-            while pending:
-                yield pending
-                pending = fh.read(CHUNK_BYTES)
+    """The file's bytes a piece at a time, gunzipped by `gzip` when it is gzip (every member;
+    at most `CHUNK_BYTES` out at a time, so a small gzip cannot balloon in memory). Raises
+    `_Cut` after the last piece that could be decompressed when the stream is cut short or
+    corrupt."""
+    with path.open("rb") as raw:
+        zipped = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        if not zipped:
+            while piece := raw.read(CHUNK_BYTES):
+                yield piece
             return
-        inflate, started = zlib.decompressobj(wbits=31), False
-        while True:
-            if not pending:
-                pending = fh.read(CHUNK_BYTES)
-            if not pending and not started:
-                return
+        with gzip.GzipFile(fileobj=raw) as fh:
             try:
-                if not pending:  # the file ends: what the member still holds, if it is whole
-                    if tail := inflate.flush():
-                        yield tail
-                    if not inflate.eof:
-                        raise _Cut
-                    pending = inflate.unused_data
-                    inflate, started = zlib.decompressobj(wbits=31), False
-                    continue
-                if not started:
-                    pending = pending.lstrip(b"\x00")
-                    started = bool(pending)
-                    continue
-                # at most a chunk out per call: a small gzip cannot balloon in memory
-                if out := inflate.decompress(pending, CHUNK_BYTES):
-                    yield out
-            except zlib.error:
+                while piece := fh.read1(CHUNK_BYTES):
+                    yield piece
+            except (EOFError, gzip.BadGzipFile, zlib.error):
                 raise _Cut from None
-            if inflate.eof:
-                pending, inflate, started = inflate.unused_data, zlib.decompressobj(wbits=31), False
-            else:
-                pending = inflate.unconsumed_tail
 
 
 class _Stream:
@@ -194,8 +174,8 @@ def iter_records(path: Path) -> Iterator[tuple[int, object]]:
     piece at a time: memory follows `ARRAY_BLOCK_BYTES` / the longest line, not the file."""
     stream = _Stream(path)
     head = stream.first()
-    if head.lstrip()[:1] == b"[":
-        last = yield from _array_records(stream, head.lstrip()[1:])
+    if (text := head.lstrip())[:1] == b"[":
+        last = yield from _array_records(stream, text[1:])
         if stream.truncated:
             yield last + 1, BadJson("gzip stream is truncated or corrupt")
         return
