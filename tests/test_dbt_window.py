@@ -169,6 +169,65 @@ def test_rows_outside_the_window_are_never_rewritten(warehouse, as_vars, monkeyp
     assert marked_days(warehouse) == set()
 
 
+def sql(settings, *statements: str) -> None:
+    con = duckdb.connect(str(settings.warehouse))
+    try:
+        for statement in statements:
+            con.execute(statement)
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_a_windowed_build_tests_the_rows_it_could_change(warehouse):
+    """In a windowed build the data tests of the windowed models read the window's rows, and a
+    `unique` test every row sharing a value with them: a duplicate with a copy in the window is
+    caught wherever the other copy lies; a fault on a day the build never touched is not the
+    build's, and its tests do not read that day again (a full build does)."""
+    outside, inside = "2026-10-09", "2026-10-11"  # WINDOW is 10–12 October
+    # a value accepted_values rejects, on a day outside the window
+    sql(
+        warehouse,
+        "insert into marts.fct_llm_requests select * replace ('mispriced' as pricing_status, "
+        "'fault:' || request_key as request_key) from marts.fct_llm_requests "
+        f"where request_date = date '{outside}' limit 1",
+    )
+    build_window(warehouse)  # passes: its tests read the window, and the row is kept
+    assert count_requests(warehouse, "pricing_status = 'mispriced'") == 1
+
+    # a request of a window day with a second copy outside the window: the unique test fails
+    sql(
+        warehouse,
+        "insert into intermediate.int_llm_requests_unioned select * replace "
+        f"(date '{outside}' as request_date) from intermediate.int_llm_requests_unioned "
+        f"where request_date = date '{inside}' order by request_key limit 1",
+    )
+    args = dbt_defs.dbt_build_args(WINDOW)[1:]
+    with writer_lock(warehouse):
+        result = dbt_build(warehouse, *args, window=WINDOW)
+    assert not result.ok
+    assert [f.split(":")[0] for f in result.failures] == [
+        "test.bimo.unique_int_llm_requests_unioned_request_key.62b498b6fa"
+    ]
+    # the windowed tests' SQL: window-scoped for the windowed models, whole for the others
+    compiled = {p.name: p.read_text() for p in result.target.glob("run/**/*.sql")}
+    unique_sql = compiled["unique_fct_llm_requests_request_key.sql"]
+    assert "request_key in (select request_key from" in unique_sql
+    assert "request_date >= date '2026-10-10'" in unique_sql
+    assert "2026-10-10" not in compiled["unique_fct_cost_line_items_line_item_key.sql"]
+    build(warehouse)  # full: both rows go, every test reads every row again
+    assert count_requests(warehouse, "pricing_status = 'mispriced'") == 0
+
+
+def count_requests(settings, where: str) -> int:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        query = f"select count(*) from marts.fct_llm_requests where {where}"
+        return con.execute(query).fetchall()[0][0]
+    finally:
+        con.close()
+
+
 @pytest.mark.slow
 def test_a_new_window_reparses_only_the_windowed_models(tmp_path):
     """A daily run's window is new every day: dbt's partial parse must survive it, re-parsing
