@@ -60,7 +60,7 @@ def log_feeds(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         return pl.DataFrame(schema={"source_tag": pl.String, "feed": pl.String, "day": pl.Date})
     rows = con.sql(
         "select source_tag, 'log:' || source_format as feed, "
-        "max(timezone('UTC', requested_at)) as newest "
+        "timezone('UTC', max(requested_at)) as newest "
         "from marts.fct_llm_requests group by all"
     ).pl()
     return rows.select(

@@ -44,7 +44,7 @@ LONG_COLUMNS = [*SERIES_COLUMNS[:-2], *DIMENSIONS, "ds", "y", *NUMERIC]
 def last_complete_day(con: duckdb.DuckDBPyConnection) -> date | None:
     """The newest day fully covered by the loaded logs (None when nothing is loaded)."""
     newest = con.sql(
-        "select max(timezone('UTC', requested_at)) from marts.fct_llm_requests"
+        "select timezone('UTC', max(requested_at)) from marts.fct_llm_requests"
     ).fetchall()[0][0]
     if newest is None:
         return None
