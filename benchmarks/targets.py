@@ -152,7 +152,8 @@ def _increment(res: dict) -> list[dict]:
         why += (
             f". Growing with the day: its {inc['new_rows_first_run']:,} new rows to parse and "
             f"load ({st['load logs']['process_s']:.0f} s). Growing with the history: dbt's data "
-            f"tests over every row ({tests:.0f} s of its {dbt_sql:.0f} s of SQL), analytics "
+            f"tests ({tests:.0f} s of its {dbt_sql:.0f} s of SQL; a `unique` test reads every "
+            "key), analytics "
             f"recompute every series ({st['analytics']['process_s']:.0f} s), publish copies the "
             f"whole warehouse ({r['warehouse_bytes'] / 2**30:.1f} GB: "
             f"{st['publish']['process_s']:.0f} s)"
