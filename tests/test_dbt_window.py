@@ -16,7 +16,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from bimo.dbt_runner import DBT, dbt_build, window_env
+from bimo.dbt_runner import DBT, dbt_build, target_path, window_env
 from bimo.settings import DBT_PROJECT_DIR, get_settings
 from bimo.warehouse import writer_lock
 from ingestion.load import load_files
@@ -194,6 +194,17 @@ def test_a_windowed_build_tests_the_rows_it_could_change(warehouse):
     )
     build_window(warehouse)  # passes: its tests read the window, and the row is kept
     assert count_requests(warehouse, "pricing_status = 'mispriced'") == 1
+    # its tests' SQL: window-scoped for the windowed models, whole for the others
+    compiled = {p.name: p.read_text() for p in target_path(warehouse).glob("run/**/*.sql")}
+    unique_sql = compiled["unique_fct_llm_requests_request_key.sql"]
+    assert "request_key in (select request_key from" in unique_sql
+    assert "request_date >= date '2026-10-10'" in unique_sql
+    assert "2026-10-10" not in compiled["unique_fct_cost_line_items_line_item_key.sql"]
+    with writer_lock(warehouse):  # the model's tests without a window read it, and fail
+        whole = dbt_build(warehouse, "--select", "fct_llm_requests", "--resource-type", "test")
+    assert [f.split(":")[0] for f in whole.failures] == [
+        "test.bimo.accepted_values_fct_llm_requests_pricing_status__priced__unpriced__gateway_cache_hit.8c73a5293c"
+    ]
 
     # a request of a window day with a second copy outside the window: the unique test fails
     sql(
@@ -209,12 +220,6 @@ def test_a_windowed_build_tests_the_rows_it_could_change(warehouse):
     assert [f.split(":")[0] for f in result.failures] == [
         "test.bimo.unique_int_llm_requests_unioned_request_key.62b498b6fa"
     ]
-    # the windowed tests' SQL: window-scoped for the windowed models, whole for the others
-    compiled = {p.name: p.read_text() for p in result.target.glob("run/**/*.sql")}
-    unique_sql = compiled["unique_fct_llm_requests_request_key.sql"]
-    assert "request_key in (select request_key from" in unique_sql
-    assert "request_date >= date '2026-10-10'" in unique_sql
-    assert "2026-10-10" not in compiled["unique_fct_cost_line_items_line_item_key.sql"]
     build(warehouse)  # full: both rows go, every test reads every row again
     assert count_requests(warehouse, "pricing_status = 'mispriced'") == 0
 
