@@ -5,10 +5,12 @@
     - a `unique` test checks every row whose value also occurs in the window, anywhere in the
       history: a duplicate the build made has at least one copy in the window, and a request id
       delivered again on a day outside the window is still caught (docs/operations.md);
-    - any other test (not_null, accepted_values, relationships, …) checks the window's rows: it
-      looks at one row at a time.
-    Without a window, on other models and at parse time (`execute` false: the window's
-    environment variables must not make dbt re-parse the test files) dbt's own behaviour holds.
+    - `not_null`, `accepted_values` and `relationships` check the window's rows: each judges one
+      row at a time.
+    Any other test (one that compares rows, such as a combination of columns being unique) reads
+    the whole table, as do all tests without a window, on other models and at parse time
+    (`execute` false: the window's environment variables must not make dbt re-parse the test
+    files).
     A test's `where` config applies in both cases. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set scoped = window_test_subquery(relation) if execute else none -%}
@@ -29,12 +31,15 @@
     {%- set day = parent.config.unique_key -%}
     {%- set where = config.get('where') or 'true' -%}
     {%- set column = model.column_name -%}
-    {%- if model.test_metadata and model.test_metadata.name == 'unique' and column -%}
+    {%- set kind = model.test_metadata.name if model.test_metadata else none -%}
+    {%- if kind == 'unique' and column -%}
         {%- set scope -%}
             {{ column }} in (select {{ column }} from {{ relation }} where {{ in_window(day) }})
         {%- endset -%}
-    {%- else -%}
+    {%- elif kind in ('not_null', 'accepted_values', 'relationships') -%}
         {%- set scope = in_window(day) -%}
+    {%- else -%}
+        {{- return(none) -}}
     {%- endif -%}
     {{- return('(select * from ' ~ relation ~ ' where (' ~ where ~ ') and ' ~ scope ~ ') dbt_subquery') -}}
 {%- endmacro %}
