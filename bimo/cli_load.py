@@ -72,6 +72,14 @@ def _mirror(url, settings, console, progress, suffixes, manifests) -> list[str]:
     return [glob.escape(str(f)) for f in files]
 
 
+def _interrupted(console: Console, packages: int) -> None:
+    if packages:
+        console.print(
+            f"  [yellow]finished {packages} load package(s) a stopped run had left half loaded[/]"
+            " (before this load, which follows below)"
+        )
+
+
 def _shown(paths) -> str:
     from ingestion.remote import is_url, redact
 
@@ -90,6 +98,7 @@ def _gateway(source, paths, settings, console, progress) -> int | None:
     with progress() as bar:
         task = bar.add_task(f"loading {source}", total=len(files[source]))
         summary = load_files(files, settings=settings, progress=lambda _p: bar.advance(task))
+    _interrupted(console, summary.interrupted_loads)
     st = summary.stats[source]
     console.print(
         f"{source}: {st.records:,} records in {st.files} files → "
@@ -128,6 +137,7 @@ def _billing(source, paths, settings, console, progress) -> int | None:
             bar.advance(task)
     with console.status("loading (replace by delivery)…"):
         summary = load_billing(parses, settings=settings)
+    _interrupted(console, summary.interrupted_loads)
     console.print(
         f"{source}: {summary.rows_in:,} rows in {summary.files} files → "
         f"[green]{summary.line_items + summary.usage_rows:,} rows loaded[/] in "
@@ -168,6 +178,7 @@ def _saas(source, paths, settings, console, progress) -> int | None:
             bar.advance(task)
     with console.status("loading (replace by day)…"):
         summary = load_saas(parses, settings=settings)
+    _interrupted(console, summary.interrupted_loads)
     counts = summary.sources.get(source)
     loaded = counts.loaded if counts else 0
     console.print(

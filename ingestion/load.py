@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 
 import dlt
+import polars as pl
+import pyarrow as pa
 
 from bimo.settings import Settings, duckdb_memory_limit, get_settings
 from bimo.warehouse import connect_with_retry, writer_lock
@@ -57,12 +59,56 @@ def make_pipeline(
         return dlt.pipeline(**kwargs)
 
 
+def finish_interrupted(pipeline: dlt.Pipeline) -> int:
+    """Complete the load packages a stopped run left half loaded; returns how many there were.
+
+    Call it under the writer lock before reading the warehouse for a new load. dlt's `run` with
+    new data would load only the pending packages and drop the new data; finishing them first
+    makes the warehouse whole (every job of a package is applied once) before anything compares
+    against it."""
+    if not pipeline.has_pending_data:
+        return 0
+    pending = {*pipeline.list_extracted_load_packages(), *pipeline.list_normalized_load_packages()}
+    pipeline.run()
+    return len(pending)
+
+
+ROW_KEY = "_row_key"
+
+
+def delivery_resource(name: str, table: pa.Table):
+    """A dlt resource replacing whole deliveries: every stored row of a `delivery_key` the load
+    holds is deleted and the load's rows inserted (delete-insert on the merge key).
+
+    Each row gets `_row_key` (its delivery key and its place among that key's rows in this
+    load) as the primary key, so dlt keeps one row per key when it copies the load into the
+    staging table. A run stopped after a copy committed but before dlt recorded it copies that
+    file again when resumed; without the key its rows would be inserted twice."""
+    ordinal = pl.int_range(pl.len()).over("delivery_key").cast(pl.Utf8)
+    keys = pl.from_arrow(table.select(["delivery_key"])).select(
+        pl.concat_str(pl.col("delivery_key"), pl.lit("#"), ordinal).alias(ROW_KEY)
+    )
+    column = keys.to_arrow()[ROW_KEY].cast(pa.string())
+    keyed = table.append_column(pa.field(ROW_KEY, pa.string()), column)
+    return dlt.resource(
+        [keyed],
+        name=name,
+        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        merge_key="delivery_key",
+        primary_key=ROW_KEY,
+        # nullable: rows stored before the key existed have none (adding a NOT NULL column to
+        # a table that holds rows fails)
+        columns={ROW_KEY: {"data_type": "text", "nullable": True}},
+    )
+
+
 @dataclass
 class LoadSummary:
     """Counts of one load, per source: parsed, added, duplicates skipped, quarantined."""
 
     stats: dict[str, FormatStats] = field(default_factory=dict)
     added: dict[str, int] = field(default_factory=dict)
+    interrupted_loads: int = 0  # packages a stopped run left, finished before this load
 
     def duplicates(self, source: str) -> int:
         return self.stats[source].rows - self.added.get(source, 0)
@@ -120,9 +166,11 @@ def load_files(
                 files, settings=settings, window=window, locked=True, progress=progress
             )
     summary = LoadSummary()
+    pipeline = make_pipeline(settings)
+    summary.interrupted_loads = finish_interrupted(pipeline)
     before = table_counts(settings)
     source = gateway_logs(files=files, window=window, stats=summary.stats, progress=progress)
-    make_pipeline(settings).run(source)
+    pipeline.run(source)
     after = table_counts(settings)
     for name, module in FORMATS.items():
         summary.added[name] = after.get(module.TABLE, 0) - before.get(module.TABLE, 0)

@@ -27,7 +27,7 @@ from ingestion.billing.schema import (
     LINE_ITEM_SCHEMA,
     BillingParse,
 )
-from ingestion.load import make_pipeline
+from ingestion.load import delivery_resource, finish_interrupted, make_pipeline
 from ingestion.quarantine import QUARANTINE_SCHEMA
 
 DATASET = "raw_billing"
@@ -48,6 +48,7 @@ class BillingLoadSummary:
     deliveries: int = 0
     replaced_deliveries: int = 0  # delivery keys that were already stored and got replaced
     files: int = 0
+    interrupted_loads: int = 0  # packages a stopped run left, finished before this load
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
 
 
@@ -64,20 +65,11 @@ def latest_deliveries(table: pa.Table) -> pa.Table:
     return kept.to_arrow().cast(table.schema)
 
 
-def _merge(name: str, table: pa.Table):
-    return dlt.resource(
-        [table],
-        name=name,
-        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        merge_key="delivery_key",
-    )
-
-
 @dlt.source(name="billing", max_table_nesting=0)
 def billing_source(line_items: pa.Table, usage: pa.Table, coverage: pa.Table, quarantine: pa.Table):
     """Billing line items, AI usage, API coverage and quarantined rows (every table created)."""
-    yield _merge("line_items", line_items)
-    yield _merge("ai_usage", usage)
+    yield delivery_resource("line_items", line_items)
+    yield delivery_resource("ai_usage", usage)
     yield dlt.resource(
         [coverage], name="api_coverage", write_disposition="merge", primary_key="delivery_key"
     )
@@ -148,6 +140,8 @@ def load_billing(
             return load_billing(parses, settings=settings, locked=True)
     parses = list(parses)
     summary = BillingLoadSummary(files=len(parses))
+    pipeline = make_pipeline(settings, name=PIPELINE_NAME, dataset=DATASET)
+    summary.interrupted_loads = finish_interrupted(pipeline)  # before reading stored ranks
     now = datetime.now(UTC)
     items = (
         pa.concat_tables([p.line_items.cast(LINE_ITEM_SCHEMA) for p in parses])
@@ -181,7 +175,7 @@ def load_billing(
     summary.api_days = kept_coverage.num_rows - len(stale & set(_ranks(kept_coverage)))
     summary.replaced_deliveries = sum(1 for k in incoming if k in stored and k not in stale)
     quarantine = pa.Table.from_pylist(bad, schema=QUARANTINE_SCHEMA)
-    make_pipeline(settings, name=PIPELINE_NAME, dataset=DATASET).run(
+    pipeline.run(
         billing_source(fresh_items, fresh_usage, _without(kept_coverage, stale), quarantine)
     )
     return summary

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from bimo.settings import Settings, get_settings
 from bimo.warehouse import connect_with_retry, writer_lock
 from ingestion.billing.load import latest_deliveries
-from ingestion.load import make_pipeline
+from ingestion.load import delivery_resource, finish_interrupted, make_pipeline
 from ingestion.quarantine import QUARANTINE_SCHEMA, QUARANTINE_TABLE
 from ingestion.saas import SCHEMAS, TABLES
 from ingestion.saas.schema import SaasParse
@@ -54,6 +54,7 @@ class SaasLoadSummary:
     deliveries: int = 0  # delivery keys written (days, or vendor months), empty snapshots too
     replaced_deliveries: int = 0  # of which were already stored and got replaced
     issues: list[str] = field(default_factory=list)  # "<source>: <reason>"
+    interrupted_loads: int = 0  # packages a stopped run left, finished before this load
 
     @property
     def rows_in(self) -> int:
@@ -72,12 +73,7 @@ class SaasLoadSummary:
 def saas_source(tables: dict[str, pa.Table], quarantine: pa.Table):
     """The SaaS tables (merged per delivery key) and the quarantine (every table created)."""
     for name, table in tables.items():
-        yield dlt.resource(
-            [table],
-            name=name,
-            write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-            merge_key="delivery_key",
-        )
+        yield delivery_resource(name, table)
     yield dlt.resource(
         [quarantine],
         name=QUARANTINE_TABLE,
@@ -96,6 +92,8 @@ def load_saas(
             return load_saas(parses, settings=settings, locked=True)
     parses = list(parses)
     summary = SaasLoadSummary()
+    pipeline = make_pipeline(settings, name=PIPELINE_NAME, dataset=DATASET)
+    summary.interrupted_loads = finish_interrupted(pipeline)  # before reading stored ranks
     for p in parses:
         counts = summary.sources.setdefault(p.source, SourceCounts())
         counts.rows_in += p.rows_in
@@ -118,9 +116,7 @@ def load_saas(
     # Days whose latest snapshot is empty are cleared first: the load writes none of them, so a
     # crash between the two steps leaves every day either at its final state or re-loadable.
     _clear(settings, cleared)
-    make_pipeline(settings, name=PIPELINE_NAME, dataset=DATASET).run(
-        saas_source(tables, quarantine)
-    )
+    pipeline.run(saas_source(tables, quarantine))
     return summary
 
 

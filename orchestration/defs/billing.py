@@ -93,6 +93,11 @@ def billing_assets(context: dg.AssetExecutionContext):
     with writer_lock(settings):
         summary = load_billing(parses, settings=settings, locked=True)
     context.log.info(f"billing load: {summary}")
+    if summary.interrupted_loads:
+        context.log.warning(
+            f"finished {summary.interrupted_loads} load package(s) a stopped run had left half "
+            "loaded, before this load"
+        )
     meta = {
         "rows_in": summary.rows_in,
         "quarantined": summary.quarantined,

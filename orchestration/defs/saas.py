@@ -125,6 +125,11 @@ def saas_assets(context: dg.AssetExecutionContext):
     with writer_lock(settings):
         summary = load_saas(parses, settings=settings, locked=True)
     context.log.info(f"saas load: {summary}")
+    if summary.interrupted_loads:
+        context.log.warning(
+            f"finished {summary.interrupted_loads} load package(s) a stopped run had left half "
+            "loaded, before this load"
+        )
     loaded: dict[str, int] = {}
     for source, counts in summary.sources.items():
         loaded[TABLES[source]] = loaded.get(TABLES[source], 0) + counts.loaded
