@@ -127,3 +127,53 @@ def test_quarantine_and_empty_tables_exist(tmp_path):
         ]
     finally:
         con.close()
+
+
+def _leave_pending(settings, line_items: pa.Table) -> Path:
+    """What a run stopped mid-load leaves: a load package extracted and normalized, not loaded.
+    Returns its folder."""
+    from ingestion.billing.load import DATASET, PIPELINE_NAME, billing_source
+    from ingestion.billing.schema import AI_USAGE_SCHEMA, COVERAGE_SCHEMA
+    from ingestion.load import make_pipeline
+    from ingestion.quarantine import QUARANTINE_SCHEMA
+
+    pipeline = make_pipeline(settings, name=PIPELINE_NAME, dataset=DATASET)
+    empty = (AI_USAGE_SCHEMA, COVERAGE_SCHEMA, QUARANTINE_SCHEMA)
+    pipeline.extract(billing_source(line_items, *(s.empty_table() for s in empty)))
+    pipeline.normalize()
+    (package,) = (settings.dlt_dir / PIPELINE_NAME / "load" / "normalized").iterdir()
+    return package
+
+
+def test_a_load_a_stopped_run_left_is_finished_and_the_new_load_still_happens(tmp_path):
+    settings = get_settings(tmp_path / "w.duckdb")
+    september = items([{"billed_cost": Decimal("3"), "delivery_rank": 1, "period": "2026-09"}])
+    load_billing([BillingParse(line_items=items([]), rows_in=0)], settings=settings)
+    _leave_pending(settings, september)
+    october = items([{"billed_cost": Decimal("10"), "delivery_rank": 1}])
+    summary = load_billing([BillingParse(line_items=october, rows_in=1)], settings=settings)
+    # dlt's run() given new data while a package is pending loads only that package
+    assert summary.interrupted_loads == 1
+    assert totals(settings) == {
+        "focus|0012345678901|2026-09": Decimal("3"),
+        "focus|0012345678901|2026-10": Decimal("10"),
+    }
+
+
+def test_a_staging_copy_run_twice_by_a_resumed_load_stores_each_row_once(tmp_path):
+    """A run stopped after dlt's copy of a file into the staging table committed, and before dlt
+    recorded it, copies the file again when the load resumes: two copy jobs of the same rows."""
+    settings = get_settings(tmp_path / "w.duckdb")
+    load_billing([BillingParse(line_items=items([]), rows_in=0)], settings=settings)
+    month = items([
+        {"billed_cost": Decimal("4"), "delivery_rank": 1, "_source_line": 2},
+        {"billed_cost": Decimal("4"), "delivery_rank": 1, "_source_line": 2},  # a true twin
+        {"billed_cost": Decimal("1.5"), "delivery_rank": 1, "_source_line": 3},
+    ])  # fmt: skip
+    package = _leave_pending(settings, month)
+    (job,) = package.glob("new_jobs/line_items.*.parquet")
+    table, _file_id, retry, fmt = job.name.split(".")
+    (job.parent / f"{table}.0123456789.{retry}.{fmt}").write_bytes(job.read_bytes())
+    summary = load_billing([], settings=settings)
+    assert summary.interrupted_loads == 1
+    assert totals(settings) == {"focus|0012345678901|2026-10": Decimal("9.5")}

@@ -22,7 +22,8 @@ ROWS = [  # (kind, modules, what every case asserts)
     ("Restatements and late data", ("test_restatements",),
      "re-delivered billing month, re-pulled API day, late gateway logs: marts equal a clean load"),
     ("Crashes (SIGKILL)", ("test_crashes",),
-     "killed in the dlt load, dbt build, analytics and a Dagster run: the next run completes, "
+     "killed in the dlt load (mid-package; after a staging copy committed, before dlt recorded "
+     "it), dbt build, analytics and a Dagster run: the next run completes, "
      "marts equal a clean load, readers never see a partial period"),
     ("Bad input", ("test_malformed",),
      "every good record loaded, every bad one quarantined with a reason, no crash, no silent $0"),

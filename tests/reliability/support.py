@@ -67,7 +67,9 @@ SOURCE_KINDS: dict[str, list[tuple[str, list[str]]]] = {
 # The scenarios of each file (the tests parametrise over these; the README cites SCENARIOS).
 IDEMPOTENCY_PATHS = ("reload_and_rebuild", "backfill_twice")
 RESTATEMENTS = ("billing_redelivery", "api_day_repulled", "late_gateway_logs")
-CRASH_STAGES = ("dlt_load", "dbt_build", "analytics")
+# `dlt_copy_unrecorded`: killed after dlt committed a copy into the staging table and before it
+# recorded that: the resumed load copies that file again.
+CRASH_STAGES = ("dlt_load", "dlt_copy_unrecorded", "dbt_build", "analytics")
 DAGSTER_CRASHES = ("bimo_run_holding_the_writer_slot",)  # `bimo run` killed mid-step
 CONCURRENCY = ("readers_during_write", "writers_started_together")
 SCENARIOS = {
@@ -346,9 +348,22 @@ def crash_driver() -> None:
     """`python -c CRASH_DRIVER <stage> <marker> <bimo arguments…>`: run `bimo <arguments>` (for
     `analytics`, the analytics step instead) and stop for good at the stage's point, after
     writing `marker`: `dlt_load` once dlt committed the merge of a first table of the load
-    package and not the rest, `analytics` once the first analytics table is replaced (writer
-    lock held, read copy not yet published). Test-only: the product has no such hook."""
+    package and not the rest, `dlt_copy_unrecorded` once the copy of the line items into the
+    staging table committed and before dlt recorded it, `analytics` once the first analytics
+    table is replaced (writer lock held, read copy not yet published). Test-only: the product
+    has no such hook."""
     stage, marker, *argv = sys.argv[1:]
+    if stage == "dlt_copy_unrecorded":
+        from dlt.common.storages.load_package import PackageStorage
+
+        save_pending_transition = PackageStorage.save_pending_transition
+
+        def pausing_save(self, load_id, file_name, state, *args):
+            if file_name.startswith("line_items.") and file_name.endswith(".parquet"):
+                _stop_here(Path(marker), job=file_name, state=state)  # committed, not recorded
+            return save_pending_transition(self, load_id, file_name, state, *args)
+
+        PackageStorage.save_pending_transition = pausing_save
     if stage == "dlt_load":
         from dlt.load.load import Load
 

@@ -12,6 +12,7 @@ the next `bimo run` must not wait for that slot forever.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -88,6 +89,11 @@ def reach(stage: str, proc, settings, tmp_path: Path) -> None:
         )
         return
     support.wait_for(marker.exists, proc, what=f"the {stage} stop")
+    if stage == "dlt_copy_unrecorded":  # the copy committed, the package does not know it
+        (package,) = pending_packages(settings)
+        assert list(package.glob("started_jobs/line_items.*.parquet"))
+        assert not list(package.glob(".pending_transitions/line_items.*"))
+        assert json.loads(marker.read_text())["state"] == "completed"  # its copy committed
     if stage == "dlt_load":  # a load package is half loaded
         (package,) = pending_packages(settings)
         jobs = {p.parent.name for p in package.rglob("*.*") if p.parent.name.endswith("_jobs")}
