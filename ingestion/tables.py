@@ -1,7 +1,9 @@
 """Make sure every raw table dbt reads exists, even for sources never loaded.
 
 An empty dlt load creates the tables with exactly the schema later loads use (no hand-written
-DDL to drift from the parsers). It runs only when a table is missing.
+DDL to drift from the parsers). It runs only when a table is missing, or when a stopped run left
+a load package half loaded: every load finishes such a package first, so a build never reads a
+delivery half replaced.
 """
 
 from __future__ import annotations
@@ -25,6 +27,26 @@ REQUIRED = {
 }
 
 
+# dlt pipeline → the dataset it writes (`PIPELINE_NAME` of each loader; dlt is not imported here)
+PIPELINES = {
+    "bimo_gateway_logs": "raw_gateway",
+    "bimo_billing": "raw_billing",
+    "bimo_saas": "raw_saas",
+}
+
+
+def interrupted_datasets(settings: Settings) -> set[str]:
+    """Datasets whose dlt pipeline holds a package extracted or normalized and not yet loaded
+    (a run stopped mid-load), read from dlt's working folders."""
+    found = set()
+    for name, dataset in PIPELINES.items():
+        root = settings.dlt_dir / name
+        for folder in (root / "normalize" / "extracted", root / "load" / "normalized"):
+            if folder.is_dir() and any(folder.iterdir()):
+                found.add(dataset)
+    return found
+
+
 def missing_datasets(settings: Settings) -> set[str]:
     """Datasets with at least one required table absent."""
     if not settings.warehouse.exists():
@@ -43,16 +65,19 @@ def missing_datasets(settings: Settings) -> set[str]:
 
 
 def ensure_raw_tables(settings: Settings) -> set[str]:
-    """Create missing raw tables (the caller holds the writer lock); returns what was created."""
-    from ingestion.billing.load import load_billing
-    from ingestion.load import load_files
-    from ingestion.saas.load import load_saas
+    """Create missing raw tables and finish loads a stopped run left (the caller holds the
+    writer lock); returns the datasets an empty load was run for."""
+    todo = missing_datasets(settings) | interrupted_datasets(settings)
+    if "raw_gateway" in todo:
+        from ingestion.load import load_files
 
-    missing = missing_datasets(settings)
-    if "raw_gateway" in missing:
         load_files({}, settings=settings, locked=True)
-    if "raw_billing" in missing:
+    if "raw_billing" in todo:
+        from ingestion.billing.load import load_billing
+
         load_billing([], settings=settings, locked=True)
-    if "raw_saas" in missing:
+    if "raw_saas" in todo:
+        from ingestion.saas.load import load_saas
+
         load_saas([], settings=settings, locked=True)
-    return missing
+    return todo

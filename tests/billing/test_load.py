@@ -177,3 +177,34 @@ def test_a_staging_copy_run_twice_by_a_resumed_load_stores_each_row_once(tmp_pat
     summary = load_billing([], settings=settings)
     assert summary.interrupted_loads == 1
     assert totals(settings) == {"focus|0012345678901|2026-10": Decimal("9.5")}
+
+
+def test_a_build_first_finishes_a_load_a_stopped_run_left(tmp_path):
+    """`bimo build` and the Dagster dbt step call `ensure_raw_tables` before dbt reads raw."""
+    from bimo.warehouse import writer_lock
+    from ingestion.tables import ensure_raw_tables, interrupted_datasets
+
+    settings = get_settings(tmp_path / "w.duckdb")
+    load_billing([BillingParse(line_items=items([]), rows_in=0)], settings=settings)
+    with writer_lock(settings):
+        ensure_raw_tables(settings)
+    assert interrupted_datasets(settings) == set()
+    _leave_pending(settings, items([{"billed_cost": Decimal("3"), "delivery_rank": 1}]))
+    assert interrupted_datasets(settings) == {"raw_billing"}
+    with writer_lock(settings):
+        assert "raw_billing" in ensure_raw_tables(settings)
+    assert interrupted_datasets(settings) == set()
+    assert totals(settings) == {"focus|0012345678901|2026-10": Decimal("3")}
+
+
+def test_the_pipelines_checked_for_stopped_loads_are_the_loaders_own():
+    from ingestion import load
+    from ingestion.billing import load as billing
+    from ingestion.saas import load as saas
+    from ingestion.tables import PIPELINES
+
+    assert PIPELINES == {
+        load.PIPELINE_NAME: load.DATASET,
+        billing.PIPELINE_NAME: billing.DATASET,
+        saas.PIPELINE_NAME: saas.DATASET,
+    }
