@@ -70,7 +70,33 @@ def finish_interrupted(pipeline: dlt.Pipeline) -> int:
         return 0
     pending = {*pipeline.list_extracted_load_packages(), *pipeline.list_normalized_load_packages()}
     pipeline.run()
+    drop_repeated_rows(pipeline)
     return len(pending)
+
+
+def drop_repeated_rows(pipeline: dlt.Pipeline) -> None:
+    """Keep one row per `_row_key` in the pipeline's tables that have one.
+
+    A resumed package can copy a file into dlt's staging table twice: the stopped run's copy
+    committed before dlt recorded it, and the resumed run copies the file again. The merge
+    then inserts the rows of that file twice. A row key occurs once per load by construction
+    and every load replaces whole deliveries, so a repeated key is such a copy. (dlt's own
+    dedup needs the key as primary key, and its delete then joins on `merge key OR primary key`,
+    a nested-loop join over the whole table: minutes at 300k rows.)"""
+    tables = [
+        name
+        for name, table in pipeline.default_schema.tables.items()
+        if ROW_KEY in table.get("columns", {})
+    ]
+    with pipeline.sql_client() as client:
+        for name in tables:
+            qualified = client.make_qualified_table_name(name)
+            client.execute_sql(
+                f"delete from {qualified} where rowid in (select rowid from ("
+                f"select rowid, row_number() over (partition by {ROW_KEY} order by rowid) as n "
+                f"from {qualified} where {ROW_KEY} in (select {ROW_KEY} from {qualified} "
+                f"where {ROW_KEY} is not null group by 1 having count(*) > 1)) where n > 1)"
+            )
 
 
 ROW_KEY = "_row_key"
@@ -80,10 +106,9 @@ def delivery_resource(name: str, table: pa.Table):
     """A dlt resource replacing whole deliveries: every stored row of a `delivery_key` the load
     holds is deleted and the load's rows inserted (delete-insert on the merge key).
 
-    Each row gets `_row_key` (its delivery key and its place among that key's rows in this
-    load) as the primary key, so dlt keeps one row per key when it copies the load into the
-    staging table. A run stopped after a copy committed but before dlt recorded it copies that
-    file again when resumed; without the key its rows would be inserted twice."""
+    Each row gets `_row_key`, its delivery key and its place among that key's rows in this
+    load: unique in the table, so `finish_interrupted` can drop the rows a resumed load copied
+    twice (`drop_repeated_rows`)."""
     ordinal = pl.int_range(pl.len()).over("delivery_key").cast(pl.Utf8)
     keys = pl.from_arrow(table.select(["delivery_key"])).select(
         pl.concat_str(pl.col("delivery_key"), pl.lit("#"), ordinal).alias(ROW_KEY)
@@ -95,10 +120,6 @@ def delivery_resource(name: str, table: pa.Table):
         name=name,
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         merge_key="delivery_key",
-        primary_key=ROW_KEY,
-        # nullable: rows stored before the key existed have none (adding a NOT NULL column to
-        # a table that holds rows fails)
-        columns={ROW_KEY: {"data_type": "text", "nullable": True}},
     )
 
 
