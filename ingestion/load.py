@@ -18,6 +18,7 @@ from ingestion.formats import FORMATS
 from ingestion.quarantine import QUARANTINE_TABLE
 from ingestion.readers import expand_paths
 from ingestion.source import DATASET, FormatStats, gateway_logs
+from ingestion.tables import FINISHING
 
 PIPELINE_NAME = "bimo_gateway_logs"
 
@@ -59,6 +60,9 @@ def make_pipeline(
         return dlt.pipeline(**kwargs)
 
 
+ROW_KEY = "_row_key"
+
+
 def finish_interrupted(pipeline: dlt.Pipeline) -> int:
     """Complete the load packages a stopped run left half loaded; returns how many there were.
 
@@ -66,12 +70,17 @@ def finish_interrupted(pipeline: dlt.Pipeline) -> int:
     new data would load only the pending packages and drop the new data; finishing them first
     makes the warehouse whole (every job of a package is applied once) before anything compares
     against it."""
-    if not pipeline.has_pending_data:
+    marker = Path(pipeline.working_dir) / FINISHING  # a stop before the dedup is resumed too
+    pending = pipeline.has_pending_data
+    if not pending and not marker.exists():
         return 0
-    pending = {*pipeline.list_extracted_load_packages(), *pipeline.list_normalized_load_packages()}
-    pipeline.run()
+    packages = {*pipeline.list_extracted_load_packages(), *pipeline.list_normalized_load_packages()}
+    marker.touch()
+    if pending:
+        pipeline.run()
     drop_repeated_rows(pipeline)
-    return len(pending)
+    marker.unlink()
+    return len(packages) if pending else 0
 
 
 def drop_repeated_rows(pipeline: dlt.Pipeline) -> None:
@@ -97,9 +106,6 @@ def drop_repeated_rows(pipeline: dlt.Pipeline) -> None:
                 f"from {qualified} where {ROW_KEY} in (select {ROW_KEY} from {qualified} "
                 f"where {ROW_KEY} is not null group by 1 having count(*) > 1)) where n > 1)"
             )
-
-
-ROW_KEY = "_row_key"
 
 
 def delivery_resource(name: str, table: pa.Table):

@@ -35,6 +35,9 @@ PIPELINES = {
 }
 
 
+FINISHING = "finishing_interrupted"  # in dlt's pipeline folder while a stopped load is finished
+
+
 def interrupted_datasets(settings: Settings) -> set[str]:
     """Datasets whose dlt pipeline holds a package extracted or normalized and not yet loaded
     (a run stopped mid-load), read from dlt's working folders."""
@@ -44,6 +47,8 @@ def interrupted_datasets(settings: Settings) -> set[str]:
         for folder in (root / "normalize" / "extracted", root / "load" / "normalized"):
             if folder.is_dir() and any(folder.iterdir()):
                 found.add(dataset)
+        if (root / FINISHING).exists():
+            found.add(dataset)
     return found
 
 

@@ -208,3 +208,22 @@ def test_the_pipelines_checked_for_stopped_loads_are_the_loaders_own():
         billing.PIPELINE_NAME: billing.DATASET,
         saas.PIPELINE_NAME: saas.DATASET,
     }
+
+
+def test_a_stop_after_the_package_finished_and_before_the_dedup_is_resumed(tmp_path):
+    """`finish_interrupted` leaves a marker in dlt's folder until its dedup is done: a run
+    stopped in between leaves the marker, and the next load (or build) dedups."""
+    from ingestion.billing.load import PIPELINE_NAME
+    from ingestion.tables import FINISHING, interrupted_datasets
+
+    settings = get_settings(tmp_path / "w.duckdb")
+    month = items([{"billed_cost": Decimal("4"), "delivery_rank": 1, "_source_line": 2}])
+    load_billing([BillingParse(line_items=month, rows_in=1)], settings=settings)
+    con = duckdb.connect(str(settings.warehouse))
+    con.execute("insert into raw_billing.line_items select * from raw_billing.line_items")
+    con.close()
+    (settings.dlt_dir / PIPELINE_NAME / FINISHING).touch()
+    assert interrupted_datasets(settings) == {"raw_billing"}
+    load_billing([], settings=settings)
+    assert totals(settings) == {"focus|0012345678901|2026-10": Decimal("4")}
+    assert interrupted_datasets(settings) == set()
