@@ -73,11 +73,10 @@ def _mirror(url, settings, console, progress, suffixes, manifests) -> list[str]:
 
 
 def _interrupted(console: Console, packages: int) -> None:
+    from ingestion.load import interrupted_message
+
     if packages:
-        console.print(
-            f"  [yellow]finished {packages} load package(s) a stopped run had left half loaded[/]"
-            " (before this load, which follows below)"
-        )
+        console.print(f"  [yellow]{interrupted_message(packages)}[/] (its counts follow)")
 
 
 def _shown(paths) -> str:

@@ -83,6 +83,13 @@ def finish_interrupted(pipeline: dlt.Pipeline) -> int:
     return len(packages) if pending else 0
 
 
+def interrupted_message(packages: int) -> str:
+    """What a load tells its user when it finished packages a stopped run left."""
+    return (
+        f"finished {packages} load package(s) a stopped run had left half loaded, before this load"
+    )
+
+
 def drop_repeated_rows(pipeline: dlt.Pipeline) -> None:
     """Keep one row per `_row_key` in the pipeline's tables that have one.
 

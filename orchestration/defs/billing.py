@@ -11,6 +11,7 @@ import dagster as dg
 from bimo.settings import Settings, get_settings
 from bimo.warehouse import writer_lock
 from ingestion.billing.load import DATASET, load_billing
+from ingestion.load import interrupted_message
 from ingestion.remote import mirror_landing
 from orchestration.defs.partitions import monthly_partitions, raw_table_specs
 
@@ -94,10 +95,7 @@ def billing_assets(context: dg.AssetExecutionContext):
         summary = load_billing(parses, settings=settings, locked=True)
     context.log.info(f"billing load: {summary}")
     if summary.interrupted_loads:
-        context.log.warning(
-            f"finished {summary.interrupted_loads} load package(s) a stopped run had left half "
-            "loaded, before this load"
-        )
+        context.log.warning(interrupted_message(summary.interrupted_loads))
     meta = {
         "rows_in": summary.rows_in,
         "quarantined": summary.quarantined,

@@ -11,7 +11,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from bimo.settings import Settings, get_settings
 from bimo.warehouse import connect_with_retry, writer_lock
 from ingestion.formats import FORMATS
-from ingestion.load import finish_interrupted, make_pipeline
+from ingestion.load import finish_interrupted, interrupted_message, make_pipeline
 from ingestion.readers import JSON_SUFFIXES, WRITE_SLACK, keep_inside, written_since
 from ingestion.remote import mirror_landing
 from ingestion.source import DATASET, FormatStats, gateway_logs
@@ -95,10 +95,7 @@ def gateway_log_assets(context: dg.AssetExecutionContext, dlt: DagsterDltResourc
     with writer_lock(settings):
         pipeline = make_pipeline(settings)
         if interrupted := finish_interrupted(pipeline):  # else dlt would load only those
-            context.log.warning(
-                f"finished {interrupted} load package(s) a stopped run had left half loaded, "
-                "before this load"
-            )
+            context.log.warning(interrupted_message(interrupted))
         results = list(
             dlt.run(
                 context=context,

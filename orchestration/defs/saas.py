@@ -105,6 +105,7 @@ def covers(source: str, saved_day: date, pulled_day: date) -> bool:
 def saas_assets(context: dg.AssetExecutionContext):
     """Load the window's saved seat snapshots and invoices, pull the latest day live from each
     API with a token, and load everything (re-running a day replaces that day only)."""
+    from ingestion.load import interrupted_message
     from ingestion.saas import TABLES, fetch, parse_saved
     from ingestion.saas.load import load_saas
     from ingestion.saas.pages import snapshot_date
@@ -126,10 +127,7 @@ def saas_assets(context: dg.AssetExecutionContext):
         summary = load_saas(parses, settings=settings, locked=True)
     context.log.info(f"saas load: {summary}")
     if summary.interrupted_loads:
-        context.log.warning(
-            f"finished {summary.interrupted_loads} load package(s) a stopped run had left half "
-            "loaded, before this load"
-        )
+        context.log.warning(interrupted_message(summary.interrupted_loads))
     loaded: dict[str, int] = {}
     for source, counts in summary.sources.items():
         loaded[TABLES[source]] = loaded.get(TABLES[source], 0) + counts.loaded

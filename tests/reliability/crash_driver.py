@@ -30,7 +30,7 @@ def main() -> None:
             return save_pending_transition(self, load_id, file_name, state, *args)
 
         PackageStorage.save_pending_transition = pausing_save
-    if stage == "dlt_load":
+    elif stage == "dlt_load":
         from dlt.load.load import Load
 
         complete_jobs = Load.complete_jobs
