@@ -53,8 +53,6 @@ def test_build_args_and_environment_carry_the_window():
 def test_windowed_models_are_the_per_request_models():
     manifest = json.loads(ensure_manifest().read_text())
     assert {k.to_user_string() for k in dbt_defs.windowed_keys(manifest)} == {
-        "intermediate/int_llm_requests_unioned",
-        "intermediate/int_llm_requests_priced",
         "marts/fct_llm_requests",
         "marts/fct_llm_usage_daily",
         "marts/fct_llm_latency_daily",
@@ -209,8 +207,8 @@ def test_a_windowed_build_tests_the_rows_it_could_change(warehouse):
     # a request of a window day with a second copy outside the window: the unique test fails
     sql(
         warehouse,
-        "insert into intermediate.int_llm_requests_unioned select * replace "
-        f"(date '{outside}' as request_date) from intermediate.int_llm_requests_unioned "
+        "insert into marts.fct_llm_requests select * replace "
+        f"(date '{outside}' as request_date) from marts.fct_llm_requests "
         f"where request_date = date '{inside}' order by request_key limit 1",
     )
     args = dbt_defs.dbt_build_args(WINDOW)[1:]
@@ -218,7 +216,7 @@ def test_a_windowed_build_tests_the_rows_it_could_change(warehouse):
         result = dbt_build(warehouse, *args, window=WINDOW)
     assert not result.ok
     assert [f.split(":")[0] for f in result.failures] == [
-        "test.bimo.unique_int_llm_requests_unioned_request_key.62b498b6fa"
+        "test.bimo.unique_fct_llm_requests_request_key.58528448ef"
     ]
     build(warehouse)  # full: both rows go, every test reads every row again
     assert count_requests(warehouse, "pricing_status = 'mispriced'") == 0
@@ -263,7 +261,7 @@ def test_a_new_window_reparses_only_the_windowed_models(tmp_path):
         k.path[-1]
         for k in dbt_defs.windowed_keys(json.loads(target.joinpath("manifest.json").read_text()))
     }
-    assert len(windowed) == 6
+    assert len(windowed) == 4
     assert parse(WINDOW) == (windowed, dict.fromkeys(windowed))  # full_refresh: the flag decides
     next_day = (WINDOW[0] + timedelta(days=1), WINDOW[1] + timedelta(days=1))
     assert parse(next_day) == (windowed, dict.fromkeys(windowed))

@@ -5,15 +5,8 @@
 -- request's candidates (prices in force on its date whose tier its input reaches) are the same
 -- for every request of that day between two consecutive tier starts. Each request then takes its
 -- tier's price with one equality join plus a range check, without a window over the requests.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='window',
-        unique_key='request_date',
-        on_schema_change='fail',
-        full_refresh=window_full_refresh(),
-    )
-}}
+-- A view, like int_llm_requests_unioned: fct_llm_requests reads it with its window's filter.
+{{ config(materialized='view') }}
 
 with
 
@@ -21,9 +14,6 @@ with
 -- needs instead of buffering every request (which spilled to disk at 10M requests).
 requests as not materialized (
     select * from {{ ref('int_llm_requests_unioned') }}
-    {% if is_incremental() -%}
-    where {{ in_window('request_date') }}
-    {%- endif %}
 ),
 
 prices as (
