@@ -152,6 +152,28 @@ def test_window_rebuild_equals_a_full_rebuild(warehouse):
 
 
 @pytest.mark.slow
+def test_the_warehouse_stores_each_request_once(warehouse):
+    """The intermediate per-request models are views that fct_llm_requests reads with its
+    window: the only per-request tables are the raw logs and the mart (docs/benchmarks.md 11)."""
+    con = duckdb.connect(str(warehouse.warehouse), read_only=True)
+    try:
+        kinds = dict(
+            con.execute(
+                "select table_name, table_type from information_schema.tables "
+                "where table_schema = 'intermediate' and table_name like 'int_llm_requests_%'"
+            ).fetchall()
+        )
+        counts = [
+            con.execute(f"select count(*) from {name}").fetchall()[0][0]
+            for name in ("intermediate.int_llm_requests_priced", "marts.fct_llm_requests")
+        ]
+    finally:
+        con.close()
+    assert kinds == {"int_llm_requests_unioned": "VIEW", "int_llm_requests_priced": "VIEW"}
+    assert counts[0] == counts[1] > 0
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("as_vars", [False, True], ids=["environment", "vars"])
 def test_rows_outside_the_window_are_never_rewritten(warehouse, as_vars, monkeypatch):
     mark(warehouse, ["2026-10-09", "2026-10-10", "2026-10-12", "2026-10-13"])
