@@ -1,6 +1,6 @@
 -- A view: the windowed mart `fct_llm_requests` reads it with its window's filter, so a windowed
 -- run computes only its days and a full build computes every request once, in the mart. As a
--- table it held a second copy of every request (0.67 GiB of 2.7 GiB at 10M requests), which
+-- table it held one more copy of every request (0.67 GiB of 2.7 GiB at 10M requests), which
 -- every build wrote and every publish copied. Its key's `unique` test is on the mart.
 {{ config(materialized='view') }}
 
