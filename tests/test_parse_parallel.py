@@ -1,6 +1,7 @@
 """Parsing in worker processes: the same rows, quarantine rows and counts as in-process, in file
 order; a worker's error reaches the caller; DuckDB keeps to the configured memory limit."""
 
+import gc
 import os
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -148,3 +149,30 @@ def test_a_pipeline_folder_created_meanwhile_by_another_process_is_opened(tmp_pa
     monkeypatch.setattr(load.dlt, "pipeline", racing)
     pipeline = load.make_pipeline(get_settings(tmp_path / "w.duckdb"))
     assert pipeline.pipeline_name == load.PIPELINE_NAME and len(calls) == 2
+
+
+def test_a_file_task_parses_without_the_cycle_collector_and_restores_it(demo_dir, monkeypatch):
+    gateway = FORMATS["bimo-gateway"]
+    real, seen = gateway.parse, []
+
+    def parse_and_look(rec):
+        seen.append(gc.isenabled())
+        yield from real(rec)
+
+    monkeypatch.setattr(gateway, "parse", parse_and_look)
+    path = source_files(demo_dir)["bimo-gateway"][0]
+    args = (None, datetime.now(UTC), 1000)
+    tables, _, stats = parse._parse_file_task("bimo-gateway", path, *args)
+    assert stats.rows == sum(t.num_rows for t in tables) > 0
+    assert seen and not any(seen)  # paused while parsing
+    assert gc.isenabled()  # and on again after
+    gc.disable()
+    try:  # a caller that had it off keeps it off, even when the file fails
+        with pytest.raises(FileNotFoundError):
+            parse._parse_file_task("bimo-gateway", path.with_name("missing.jsonl"), *args)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(FileNotFoundError):
+        parse._parse_file_task("bimo-gateway", path.with_name("missing.jsonl"), *args)
+    assert gc.isenabled()
