@@ -176,3 +176,24 @@ def test_a_file_task_parses_without_the_cycle_collector_and_restores_it(demo_dir
     with pytest.raises(FileNotFoundError):
         parse._parse_file_task("bimo-gateway", path.with_name("missing.jsonl"), *args)
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("source", list(FORMATS))
+def test_batches_are_what_arrow_makes_of_the_row_dicts(demo_dir, source):
+    schema = parse.arrow_schema(FORMATS[source])
+    files = source_files(demo_dir)[source][:2]
+    now = datetime.now(UTC)
+    rows = [
+        row
+        for f in files
+        for row in parse.file_rows(
+            source, f, stats=FormatStats(), bad=[], window=None, loaded_at=now
+        )
+    ]
+    rows[0] = {k: v for k, v in rows[0].items() if k != schema.names[1]}  # a key missing: null
+    rows[1] = {**rows[1], "not_a_column": 1}  # a key the schema lacks: left out
+    batch = len(rows) // 3 + 1
+    tables = list(parse._tables(iter(rows), schema, batch_rows=batch))
+    assert [t.num_rows for t in tables] == [batch, batch, len(rows) - 2 * batch]
+    assert pa.concat_tables(tables).equals(pa.Table.from_pylist(rows, schema=schema))
+    assert tables[0].column(1)[0].as_py() is None
