@@ -151,7 +151,7 @@ def test_a_pipeline_folder_created_meanwhile_by_another_process_is_opened(tmp_pa
     assert pipeline.pipeline_name == load.PIPELINE_NAME and len(calls) == 2
 
 
-def test_a_file_task_parses_without_the_cycle_collector_and_restores_it(demo_dir, monkeypatch):
+def test_parsing_pauses_the_cycle_collector_and_restores_it(demo_dir, monkeypatch):
     gateway = FORMATS["bimo-gateway"]
     real, seen = gateway.parse, []
 
@@ -176,6 +176,11 @@ def test_a_file_task_parses_without_the_cycle_collector_and_restores_it(demo_dir
     with pytest.raises(FileNotFoundError):
         parse._parse_file_task("bimo-gateway", path.with_name("missing.jsonl"), *args)
     assert gc.isenabled()
+    # In-process, batch by batch: paused while a batch fills, on while the caller has it.
+    seen.clear()
+    files = source_files(demo_dir)["bimo-gateway"][:2]
+    handed = [gc.isenabled() for _ in parse_files("bimo-gateway", files, batch_rows=200)]
+    assert len(handed) > 3 and all(handed) and seen and not any(seen)
 
 
 @pytest.mark.parametrize("source", list(FORMATS))
