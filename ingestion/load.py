@@ -39,8 +39,11 @@ def make_pipeline(
     Creating it touches no warehouse file (writers hold `writer_lock`, which creates the
     warehouse folder); dlt creates its own working folder in `settings.dlt_dir` the first time.
     DuckDB keeps to `BIMO_DUCKDB_MEMORY_LIMIT` while dlt loads and merges (it spills beyond).
+    The merge keeps one row per key with `ingestion.destination`'s cheaper dedup.
     """
     from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+    from ingestion.destination import BimoDuckDb
 
     configure_dlt()
     credentials = DuckDbCredentials(
@@ -48,7 +51,7 @@ def make_pipeline(
     )
     kwargs = {
         "pipeline_name": name,
-        "destination": dlt.destinations.duckdb(credentials),
+        "destination": BimoDuckDb(credentials),
         "dataset_name": dataset,
         "pipelines_dir": str(settings.dlt_dir),
     }
