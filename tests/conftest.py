@@ -5,6 +5,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from bimo.dbt_runner import dbt_build
@@ -36,6 +37,15 @@ def demo_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo")
     generate(out, days=35, requests_per_day=300, seed=11, end=END)
     return out
+
+
+def query(settings, sql: str, params=None) -> list[tuple]:
+    """Rows of `sql` on the settings' warehouse, opened read-only for this query only."""
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return con.sql(sql, params=params).fetchall()
+    finally:
+        con.close()
 
 
 def source_files(root: Path) -> dict[str, list[Path]]:

@@ -9,7 +9,7 @@ import pytest
 
 from bimo.analytics.series import last_complete_day
 from ingestion.load import load_files
-from tests.conftest import build, source_files
+from tests.conftest import build, query, source_files
 
 pytestmark = pytest.mark.slow
 MARTS = ("fct_llm_requests", "fct_llm_usage_daily", "fct_daily_cost")
@@ -26,14 +26,6 @@ def read_json_records(path):
         with contextlib.suppress(json.JSONDecodeError):
             out.append(json.loads(line))
     return out
-
-
-def query(settings, sql, params=None):
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        return con.sql(sql, params=params).fetchall()
-    finally:
-        con.close()
 
 
 def test_litellm_reported_cost_equals_input_spend(built, demo_dir):

@@ -9,6 +9,7 @@ import pytest
 from bimo.settings import get_settings
 from ingestion.destination import _Client, _Merge
 from ingestion.load import load_files, make_pipeline
+from tests.conftest import query
 
 
 def _record(request_id: str, model: str) -> str:
@@ -24,14 +25,6 @@ def _record(request_id: str, model: str) -> str:
     )
 
 
-def _rows(settings, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_a_load_keeps_one_row_per_request_id_the_first_staged(tmp_path):
     """Ids repeated inside a file and across two files of one load: one row each; inside the
     file, its first copy. A bad line listed twice (the same file twice) is quarantined once:
@@ -45,7 +38,7 @@ def test_a_load_keeps_one_row_per_request_id_the_first_staged(tmp_path):
     b.write_text("\n".join([_record("r2", "m"), _record("r3", "m")]) + "\n")
     settings = get_settings(tmp_path / "w.duckdb")
     summary = load_files({"bimo-gateway": [a, b, a]}, settings=settings)
-    rows = _rows(
+    rows = query(
         settings,
         "select request_id, model, count(*) over (partition by request_id) "
         "from raw_gateway.bimo_gateway_requests order by request_id",
@@ -53,7 +46,7 @@ def test_a_load_keeps_one_row_per_request_id_the_first_staged(tmp_path):
     assert rows == [("r1", "first", 1), ("r2", "m", 1), ("r3", "m", 1)]
     assert summary.added["bimo-gateway"] == 3
     assert summary.duplicates("bimo-gateway") == 8 - 3  # 8 rows parsed (a twice, b once)
-    quarantined = _rows(
+    quarantined = query(
         settings, "select file, line, count(*) from raw_gateway.quarantine group by all"
     )
     assert quarantined == [(str(a), 4, 1)]

@@ -8,7 +8,6 @@ import json
 import os
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from bimo.dbt_runner import dbt_build
@@ -18,6 +17,7 @@ from ingestion.billing.apis import parse_saved
 from ingestion.billing.files import azure, oci
 from ingestion.billing.load import load_billing
 from ingestion.tables import ensure_raw_tables
+from tests.conftest import query
 
 pytestmark = pytest.mark.slow
 MODELS = "+int_billing_line_items_usd stg_billing__ai_usage"
@@ -100,14 +100,6 @@ def build_ledger(settings) -> None:
         ensure_raw_tables(settings)
         result = dbt_build(settings, "--select", MODELS)
     assert result.ok, result.failures or result.output_tail
-
-
-def query(settings, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
 
 
 def ledger(settings, where: str) -> list[tuple]:
