@@ -16,25 +16,16 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from bimo.settings import Settings
 from orchestration.defs import dbt as dbt_defs
+from tests.conftest import query
 from tests.reliability import checksums, support
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 CHANGED_DAY, EMPTY_DAY = date(2026, 10, 15), date(2026, 10, 16)
 LATE_DAY, LATE_REQUESTS = date(2026, 10, 20), 5
-
-
-def fetch(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def clean_load(folder: Path, raw: Path, extra: list[tuple[str, Path]]) -> Path:
@@ -53,7 +44,7 @@ def clean_load(folder: Path, raw: Path, extra: list[tuple[str, Path]]) -> Path:
 def billing_redelivery(settings, landing, tmp_path, request) -> Path:
     redelivery, redelivered = (request.getfixturevalue(n) for n in ("redelivery", "redelivered"))
     support.cli(settings, "load", "focus", str(redelivery))  # loads, then rebuilds the marts
-    [(rows, total)] = fetch(
+    [(rows, total)] = query(
         settings,
         "select count(*), sum(billed_cost) from marts.fct_cost_line_items where delivery_key = ?",
         [support.REDELIVERY_KEY],
@@ -85,7 +76,7 @@ def api_day_repulled(settings, landing, tmp_path, request) -> Path:
     )
     support.cli(settings, "load", "openai-costs", str(repull))
     by_day = dict(
-        fetch(
+        query(
             settings,
             "select charge_date, sum(billed_cost) from marts.fct_cost_line_items "
             "where source_system = 'openai-costs' group by 1",
@@ -116,12 +107,12 @@ def late_gateway_logs(settings, landing, tmp_path, request) -> Path:
 
     dbt_build_args = dbt_defs.dbt_build_args
     monkeypatch.setattr(dbt_defs, "dbt_build_args", build_args)
-    before = fetch(settings, "select count(*) from marts.fct_llm_requests")[0][0]
+    before = query(settings, "select count(*) from marts.fct_llm_requests")[0][0]
     support.run_job(
         settings, "bimo_gateway", landing=late.parent.parent, partition_key=LATE_DAY.isoformat()
     )
     assert windows == [(LATE_DAY, LATE_DAY + timedelta(days=1))]  # that day only, not in full
-    after = fetch(settings, "select count(*) from marts.fct_llm_requests")[0][0]
+    after = query(settings, "select count(*) from marts.fct_llm_requests")[0][0]
     assert after == before + LATE_REQUESTS
     return clean_load(tmp_path / "clean", request.getfixturevalue("raw"), [("bimo-gateway", late)])
 
