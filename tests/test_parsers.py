@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ingestion.formats import bimo_gateway, cli_log, litellm, otel_genai
-from ingestion.formats.common import BadRecord
+from ingestion.formats.common import BadRecord, timestamp
 from ingestion.formats.skip import Skip
 from ingestion.readers import BadJson, expand_paths, iter_records
 
@@ -277,3 +277,51 @@ def test_a_cut_gzip_stream_keeps_what_decompressed(tmp_path, monkeypatch):
 def test_missing_path_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file"):
         expand_paths([tmp_path / "nope.json"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-08-02 00:00:24.076650",  # LiteLLM: naive, a space, microseconds
+        "2026-08-02T00:00:24",
+        "2026-08-02T00:00",
+        "2026-08-02",
+        "20260802T000024",
+        "2026-08-02T00:00:24.5",
+        "2026-08-02T00:00:24Z",
+        "2026-08-02T00:00:24+00:00",
+        "2026-08-01T16:00:42.186-08:00",
+        "2026-08-02T05:30:00+0530",
+        "2026-08-02T00:00:24+00",
+        "2026-08-02 00:00:24 UTC",
+        " 2026-08-02T00:00:24",
+        "2026-08-02T25:00:00",
+        "1785628824",
+        "yesterday",
+    ],
+)
+def test_timestamps_read_naive_text_as_utc_and_keep_every_offset(text):
+    """`timestamp` reads a naive time as UTC in one parse; the result (or the quarantine) is
+    the same as parsing the text and then setting UTC on a naive result."""
+
+    def reference(value):
+        try:
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                parsed = datetime.fromisoformat(value.strip().replace(" UTC", "+00:00"))
+        except ValueError:
+            return "unparseable"
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+
+    try:
+        got = timestamp(text, "t")
+    except BadRecord as exc:
+        assert "unparseable" in str(exc)
+        got = "unparseable"
+    expected = reference(text)
+    assert got == expected
+    if got != "unparseable":
+        assert got.tzinfo is UTC

