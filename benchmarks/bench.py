@@ -35,7 +35,8 @@ from scales import SCALES, run_scale
 
 HERE = Path(__file__).resolve().parent
 SECTIONS = ("ingestion", "scales", "dicts", "dashboard", "profile", "forecast")
-LARGE = 5_000_000  # requests: scales at least this big run once (n=1) by default
+LARGE = 5_000_000  # requests: scales at least this big (M) run `--repeat-large` times (3)
+HUGE = 30_000_000  # ... and from this size (L, about an hour a run here) once, unless asked
 
 
 def _log(msg: str) -> None:
@@ -166,7 +167,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--scales", default=None, help="comma-separated (default S,M; quick: Q)")
     p.add_argument("--sections", default=",".join(SECTIONS))
     p.add_argument("--repeat", type=int, default=3, help="runs per figure (n)")
-    p.add_argument("--repeat-large", type=int, default=1, help="n for scales ≥ 5M requests")
+    p.add_argument(
+        "--repeat-large",
+        type=int,
+        default=None,
+        help="n for scales of 5M requests or more (default 3; 1 from 30M: L)",
+    )
     p.add_argument("--increments", type=int, default=3)
     p.add_argument("--ingest-rows", type=int, default=30_000, help="rows per format sample")
     p.add_argument("--formats", default=",".join(DESCRIPTION), help="ingestion formats")
@@ -233,7 +239,11 @@ def main(argv: list[str] | None = None) -> int:
             for name in args.scales:
                 scale = SCALES[name]
                 approx = 1.19 * scale.days * scale.requests_per_day
-                n = args.repeat if approx < LARGE else args.repeat_large
+                n = (
+                    args.repeat
+                    if approx < LARGE
+                    else args.repeat_large or (3 if approx < HUGE else 1)
+                )
                 _log(f"scale {name}: {scale.days} days × {scale.requests_per_day:,}/day, n={n}")
                 out = run_scale(
                     scale,
