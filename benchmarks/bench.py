@@ -103,15 +103,16 @@ def profile(scale_result: dict, work: Path) -> dict:
     return out
 
 
-def rss_by_phase(report: dict, phases: dict | None) -> dict[str, float]:
-    """Peak sampled RSS (MB) within each dlt step of a run, and before the first."""
+def rss_by_phase(report: dict, phases: dict | None) -> dict[str, float | None]:
+    """Peak sampled RSS (MB) within each dlt step of a run, and before the first; None for a
+    step that ended before a sample fell in it (RSS is sampled every 0.25 s)."""
     if not phases:
         return {}
     timeline = report.get("rss_timeline", [])
     first = min(start for start, _ in phases.values())
-    out = {"start-up": max((mb for t, mb in timeline if t < first), default=0.0)}
+    out = {"start-up": max((mb for t, mb in timeline if t < first), default=None)}
     for step, (start, end) in phases.items():
-        out[step] = max((mb for t, mb in timeline if start <= t <= end + 0.3), default=0.0)
+        out[step] = max((mb for t, mb in timeline if start <= t <= end + 0.3), default=None)
     return out
 
 

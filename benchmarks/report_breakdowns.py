@@ -220,6 +220,6 @@ def profile_section(res: dict) -> list[str]:
         for step, mb in sec["rss_by_phase"].items():
             span = phases.get(step)
             secs = f"{span[1] - span[0]:.1f}" if span else ""
-            lines.append(f"| {step} | {secs} | {_f(mb)} |")
+            lines.append(f"| {step} | {secs} | {_f(mb) if mb is not None else 'no sample'} |")
     lines += ["", "What to do about it: docs/benchmarks.md.", ""]
     return lines

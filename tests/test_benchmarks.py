@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from bench import rss_by_phase  # noqa: E402
 from harness import percentile  # noqa: E402
 from pipeline import LOG_SOURCES, file_day, generate_data, in_days, layer_times  # noqa: E402
 from report import _scales as scales_section  # noqa: E402
@@ -32,6 +33,18 @@ def test_percentile_interpolates_between_ranks():
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0
     assert percentile([1.0, 2.0, 3.0, 4.0], 95) == pytest.approx(3.85)
     assert percentile([5.0], 95) == 5.0
+
+
+def test_rss_by_phase_leaves_a_step_without_a_sample_unmeasured():
+    """A dlt step shorter than the sampling interval has no RSS figure, not 0 MB."""
+    report = {"rss_timeline": [[0.0, 100.0], [1.0, 300.0], [2.0, 200.0]]}
+    phases = {"extract": [0.5, 1.2], "normalize": [1.6, 1.65], "load": [1.7, 2.1]}
+    assert rss_by_phase(report, phases) == {
+        "start-up": 100.0,
+        "extract": 300.0,
+        "normalize": None,
+        "load": 200.0,
+    }
 
 
 def test_layer_times_sum_execute_time_per_folder_prefix():
