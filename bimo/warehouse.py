@@ -35,6 +35,9 @@ READ_CONFIG = {
 }
 
 
+OPEN_TRIES = 3  # opens of the read copy before an I/O error (not a lock) is the reader's
+
+
 class WarehouseBusyError(RuntimeError):
     """The warehouse stayed locked by another process for longer than the timeout."""
 
@@ -139,4 +142,15 @@ def read_connection(settings: Settings | None = None) -> duckdb.DuckDBPyConnecti
     path = settings.snapshot
     if not path.exists():
         return None
-    return connect_with_retry(path, read_only=True, config=READ_CONFIG)
+    attempt = 1
+    while True:
+        try:
+            return connect_with_retry(path, read_only=True, config=READ_CONFIG)
+        except duckdb.IOException as exc:
+            # A publish may swap the copy in (`os.replace`) while DuckDB opens it, which can
+            # then read one file's header and the other's metadata ("No more data remaining
+            # in MetadataReader"). Opening again reads the new copy whole.
+            if any(m in str(exc) for m in LOCK_ERRORS) or attempt >= OPEN_TRIES:
+                raise
+            time.sleep(0.05 * attempt)
+            attempt += 1

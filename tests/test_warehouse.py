@@ -26,6 +26,41 @@ def test_read_copy_is_read_only_and_sandboxed(tmp_path):
             run_query(settings, bad)
 
 
+def test_a_read_copy_swapped_while_opening_is_opened_again(tmp_path, monkeypatch):
+    """DuckDB can read a half-swapped copy's metadata while a publish replaces it; the reader
+    opens it again instead of failing (the error seen in the readers-during-a-write test). An
+    error that keeps coming, or a lock error, is still the reader's."""
+    import bimo.warehouse as warehouse
+
+    settings = get_settings(tmp_path / "w.duckdb")
+    with write_connection(settings) as con:
+        con.execute("create table t as select 42 as answer")
+    real, calls = warehouse.connect_with_retry, []
+
+    def flaky(failures: int, message: str):
+        def connect(path, **kw):
+            calls.append(path)
+            if len(calls) <= failures:
+                raise duckdb.IOException(message)
+            return real(path, **kw)
+
+        return connect
+
+    swapped = "IO Error: No more data remaining in MetadataReader"
+    monkeypatch.setattr(warehouse, "connect_with_retry", flaky(2, swapped))
+    assert run_query(settings, "select answer from t")["answer"].to_list() == [42]
+    assert len(calls) == 3
+    calls.clear()
+    monkeypatch.setattr(warehouse, "connect_with_retry", flaky(warehouse.OPEN_TRIES, swapped))
+    with pytest.raises(duckdb.IOException, match="MetadataReader"):
+        warehouse.read_connection(settings)
+    calls.clear()
+    monkeypatch.setattr(warehouse, "connect_with_retry", flaky(1, "Could not set lock on file"))
+    with pytest.raises(duckdb.IOException, match="Could not set lock"):
+        warehouse.read_connection(settings)
+    assert len(calls) == 1
+
+
 def test_query_without_a_published_warehouse_is_a_clear_error(tmp_path):
     with pytest.raises(QueryError, match="no warehouse published"):
         run_query(get_settings(tmp_path / "none.duckdb"), "select 1")
