@@ -66,8 +66,11 @@ def writer_lock(settings: Settings | None = None, *, timeout_s: float = 3600) ->
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def connect_with_retry(path: Path, *, read_only: bool = False, timeout_s: float = 120, **kw):
-    """`duckdb.connect`, retrying while another process (e.g. an external client) holds the file;
+def connect_with_retry(
+    path: Path, *, read_only: bool = False, timeout_s: float = 120, reopens: int = 0, **kw
+):
+    """`duckdb.connect`, retrying while another process (e.g. an external client) holds the file,
+    and up to `reopens` times more on any other I/O error (a read copy swapped in mid-open);
     the connection's database keeps to `BIMO_DUCKDB_MEMORY_LIMIT` (it spills to disk beyond)."""
     limit = duckdb_memory_limit()
     if "config" in kw:  # a given config may lock itself: the limit goes in with it
@@ -80,7 +83,12 @@ def connect_with_retry(path: Path, *, read_only: bool = False, timeout_s: float 
                 con.execute(f"set memory_limit = '{limit}'")
             return con
         except duckdb.IOException as exc:
-            if not any(m in str(exc) for m in LOCK_ERRORS) or time.monotonic() > deadline:
+            if any(m in str(exc) for m in LOCK_ERRORS):
+                if time.monotonic() > deadline:
+                    raise
+            elif reopens > 0:
+                reopens -= 1
+            else:
                 raise
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
@@ -142,15 +150,7 @@ def read_connection(settings: Settings | None = None) -> duckdb.DuckDBPyConnecti
     path = settings.snapshot
     if not path.exists():
         return None
-    attempt = 1
-    while True:
-        try:
-            return connect_with_retry(path, read_only=True, config=READ_CONFIG)
-        except duckdb.IOException as exc:
-            # A publish may swap the copy in (`os.replace`) while DuckDB opens it, which can
-            # then read one file's header and the other's metadata ("No more data remaining
-            # in MetadataReader"). Opening again reads the new copy whole.
-            if any(m in str(exc) for m in LOCK_ERRORS) or attempt >= OPEN_TRIES:
-                raise
-            time.sleep(0.05 * attempt)
-            attempt += 1
+    # A publish may swap the copy in (`os.replace`) while DuckDB opens it, which can then read
+    # one file's header and the other's metadata ("No more data remaining in MetadataReader"):
+    # opening again reads the new copy whole.
+    return connect_with_retry(path, read_only=True, config=READ_CONFIG, reopens=OPEN_TRIES - 1)
