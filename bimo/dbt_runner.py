@@ -46,7 +46,7 @@ def fresh_target(settings: Settings, target: Path | None = None) -> Path:
     return target
 
 
-WINDOW_ENV = ("BIMO_WINDOW_START", "BIMO_WINDOW_END")
+WINDOW_ENV = ("BIMO_WINDOWED", "BIMO_WINDOW_START", "BIMO_WINDOW_END")
 
 
 def dbt_build_args(window: tuple[date, date] | None) -> list[str]:
@@ -60,13 +60,15 @@ def dbt_build_args(window: tuple[date, date] | None) -> list[str]:
 
 
 def window_env(window: tuple[date, date] | None) -> dict[str, str]:
-    """The window's days as the environment variables `macros/window.sql` reads, end exclusive;
-    empty values for no window (the models rebuild in full). Not `--vars`: new vars make dbt
-    parse the whole project again, a changed variable only the files whose parsing read it, the
-    windowed models (1.0–2.5 s of a daily run at S, measured: docs/benchmarks.md item 4)."""
+    """The window as the environment variables `macros/window.sql` reads: BIMO_WINDOWED=1 and
+    the days, end exclusive; empty values for no window (the models rebuild in full). Not
+    `--vars`: new vars make dbt parse the whole project again. Parsing reads only
+    BIMO_WINDOWED, the same every day, and the days are read when the models run, so a new
+    day's window re-parses nothing (docs/benchmarks.md items 4 and 15)."""
     if window is None:
         return dict.fromkeys(WINDOW_ENV, "")
-    return dict(zip(WINDOW_ENV, (window[0].isoformat(), window[1].isoformat()), strict=True))
+    days = (window[0].isoformat(), window[1].isoformat())
+    return dict(zip(WINDOW_ENV, ("1", *days), strict=True))
 
 
 def dbt_build(settings: Settings, *args: str, window: tuple[date, date] | None = None) -> DbtResult:

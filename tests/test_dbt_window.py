@@ -1,5 +1,5 @@
 """Partition windows in dbt: a run given `window_start` / `window_end` (as environment variables
-BIMO_WINDOW_START / BIMO_WINDOW_END, or vars) rebuilds only those days of
+BIMO_WINDOWED=1 with BIMO_WINDOW_START / BIMO_WINDOW_END, or vars) rebuilds only those days of
 the per-request models, and the marts then equal a full rebuild; rows outside the window are
 never rewritten. Dagster passes a partitioned run's window, unless the pricing inputs changed."""
 
@@ -43,11 +43,12 @@ def test_build_args_and_environment_carry_the_window():
     # logic tests stay in full builds
     assert dbt_defs.dbt_build_args(WINDOW) == ["build", "--exclude-resource-type", "unit_test"]
     assert window_env(WINDOW) == {
+        "BIMO_WINDOWED": "1",
         "BIMO_WINDOW_START": "2026-10-10",
         "BIMO_WINDOW_END": "2026-10-13",
     }
     # no window: set, empty, so a window left in the calling process's environment never leaks
-    assert window_env(None) == {"BIMO_WINDOW_START": "", "BIMO_WINDOW_END": ""}
+    assert window_env(None) == {"BIMO_WINDOWED": "", "BIMO_WINDOW_START": "", "BIMO_WINDOW_END": ""}
 
 
 def test_windowed_models_are_the_per_request_models():
@@ -183,6 +184,7 @@ def test_rows_outside_the_window_are_never_rewritten(warehouse, as_vars, monkeyp
     assert marked_days(warehouse) == {"2026-10-09", "2026-10-13"}
     assert checksums(warehouse, MARTS, outside=True) == outside
     # a window left in the caller's environment does not narrow a full build
+    monkeypatch.setenv("BIMO_WINDOWED", "1")
     monkeypatch.setenv("BIMO_WINDOW_START", "2026-10-12")
     monkeypatch.setenv("BIMO_WINDOW_END", "2026-10-13")
     build(warehouse)  # back to a clean warehouse for the other tests
@@ -254,9 +256,11 @@ def count_requests(settings, where: str) -> int:
 
 
 @pytest.mark.slow
-def test_a_new_window_reparses_only_the_windowed_models(tmp_path):
-    """A daily run's window is new every day: dbt's partial parse must survive it, re-parsing
-    only the files whose parsing read the window (with `--vars` it parses the whole project)."""
+def test_a_new_window_reparses_nothing(tmp_path):
+    """A daily run's window is new every day: dbt's partial parse must survive it. Parsing reads
+    only whether there is a window (BIMO_WINDOWED), so the windowed models are parsed again when
+    that changes, and a new day's window re-parses nothing (with `--vars` dbt parses the whole
+    project; when parsing read the days, every new day re-parsed the windowed models)."""
     target = tmp_path / "target"
     warehouse = tmp_path / "warehouse.duckdb"
     updated_file = re.compile(r"Partial parsing: updated file: bimo://\S+/(\w+)\.sql")
@@ -286,9 +290,20 @@ def test_a_new_window_reparses_only_the_windowed_models(tmp_path):
     assert len(windowed) == 4
     assert parse(WINDOW) == (windowed, dict.fromkeys(windowed))  # full_refresh: the flag decides
     next_day = (WINDOW[0] + timedelta(days=1), WINDOW[1] + timedelta(days=1))
-    assert parse(next_day) == (windowed, dict.fromkeys(windowed))
-    assert parse(next_day)[0] == set()  # the same window again: nothing to re-parse
+    assert parse(next_day) == (set(), {})  # a new day: nothing to re-parse
+    assert parse(next_day) == (set(), {})
     assert parse(None) == (windowed, dict.fromkeys(windowed, True))  # no window: always full
+    # days without BIMO_WINDOWED would be a full rebuild the caller did not ask for: an error
+    env = {**os.environ, **window_env(WINDOW), "BIMO_WINDOWED": ""}
+    env["BIMO_WAREHOUSE"] = str(warehouse)
+    proc = subprocess.run(
+        [DBT, "compile", "--select", "fct_llm_requests", "--project-dir", str(DBT_PROJECT_DIR),
+         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path",
+         str(tmp_path / "logs"), "--no-use-colors"],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "need BIMO_WINDOWED=1" in proc.stdout, proc.stdout[-2000:]
 
 
 @pytest.mark.slow

@@ -1,16 +1,29 @@
 {#- Partition windows: a run may rebuild only the days from `window_start` (inclusive) to
     `window_end` (exclusive), both ISO dates, given as vars or, as Bimo's own runs give them, as
-    environment variables BIMO_WINDOW_START / BIMO_WINDOW_END (vars win). Without them a windowed
-    model rebuilds in full.
+    environment variables: BIMO_WINDOWED=1 with BIMO_WINDOW_START / BIMO_WINDOW_END (vars win).
+    Without them a windowed model rebuilds in full.
     Why the environment: new vars make dbt parse the whole project again, and a daily run's
-    window is new every day; a changed environment variable re-parses only the files whose
-    parsing read it, the six windowed models. -#}
+    window is new every day. dbt re-parses a file when an environment variable its parsing read
+    has changed, so parsing reads only BIMO_WINDOWED (whether there is a window: it decides
+    `full_refresh`), the same every day; the days are read when the models run (`execute`),
+    which dbt does not track. A new day's window re-parses nothing. -#}
 
 {#- The run's window as {start, end} (ISO date strings), or none when no window was given. -#}
+{#- While parsing (`execute` false) only whether there is one: {start: none, end: none}. -#}
 {% macro build_window() -%}
+    {%- set windowed = env_var('BIMO_WINDOWED', '') == '1' -%}
+    {%- if not execute -%}
+        {%- set given = windowed or var('window_start', none) is not none
+            or var('window_end', none) is not none -%}
+        {{- return({'start': none, 'end': none} if given else none) -}}
+    {%- endif -%}
     {%- set start = var('window_start', env_var('BIMO_WINDOW_START', '')) or none -%}
     {%- set end = var('window_end', env_var('BIMO_WINDOW_END', '')) or none -%}
-    {%- if start is none and end is none -%}
+    {%- set by_vars = var('window_start', none) is not none or var('window_end', none) is not none -%}
+    {%- if (start is not none or end is not none) and not (windowed or by_vars) -%}
+        {{- exceptions.raise_compiler_error('BIMO_WINDOW_START / BIMO_WINDOW_END need BIMO_WINDOWED=1 (whether there is a window is decided when dbt parses the project; the days when it runs).') -}}
+    {%- endif -%}
+    {%- if start is none and end is none and not windowed -%}
         {{- return(none) -}}
     {%- endif -%}
     {%- if start is none or end is none -%}

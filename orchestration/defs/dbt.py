@@ -1,11 +1,11 @@
 """dbt assets: staging → intermediate → marts, built in one `dbt build` under the writer lock;
 dbt tests are asset checks, and each built model reports its rows, date range and first rows.
 
-A partitioned run passes its time window to dbt in BIMO_WINDOW_START / BIMO_WINDOW_END (not as
-vars, which would make dbt parse the whole project again every day): the per-request models
-(incremental strategy `window`, see `dbt_project/macros/window.sql`) rebuild only those days,
-and every other model, all small, rebuilds in full. An unpartitioned run, or one
-whose pricing inputs changed since the last full build, rebuilds everything."""
+A partitioned run passes its time window to dbt in BIMO_WINDOWED / BIMO_WINDOW_START /
+BIMO_WINDOW_END (not as vars, which would make dbt parse the whole project again every day):
+the per-request models (incremental strategy `window`, see `dbt_project/macros/window.sql`)
+rebuild only those days, and every other model, all small, rebuilds in full. An unpartitioned
+run, or one whose pricing inputs changed since the last full build, rebuilds everything."""
 
 import json
 import os
