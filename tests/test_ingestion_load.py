@@ -1,6 +1,7 @@
 """dlt loads of each format into a temporary DuckDB: rows, quarantine, dedupe, windows."""
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,3 +64,45 @@ def test_window_keeps_only_requests_in_range(tmp_path, demo_dir):
     ).fetchall()[0]
     con.close()
     assert window[0] <= lo and hi < window[1]
+
+
+PROBE = """
+import sys
+import dlt
+from bimo.settings import get_settings
+from ingestion.load import make_pipeline
+
+settings = get_settings(sys.argv[2])
+if sys.argv[1] == "bimo":
+    pipeline = make_pipeline(settings, dataset="probe")
+else:  # dlt as it comes
+    pipeline = dlt.pipeline(
+        pipeline_name="plain", destination=dlt.destinations.duckdb(str(settings.warehouse)),
+        dataset_name="probe", pipelines_dir=str(settings.dlt_dir),
+    )
+pipeline.run([{"a": 1}], table_name="t")
+print("streamlit imported:", "streamlit" in sys.modules)
+"""
+
+
+def test_a_load_does_not_import_streamlit_to_look_for_secrets(tmp_path):
+    """Without a secrets.toml dlt looks in Streamlit's secrets, importing streamlit (about 0.5 s
+    of every load process); Bimo's pipelines leave that to Streamlit apps (a fresh process
+    each, in a folder without `.dlt`)."""
+    import subprocess
+    import sys
+
+    def imported(kind: str) -> bool:
+        proc = subprocess.run(
+            [sys.executable, "-c", PROBE, kind, str(tmp_path / f"{kind}.duckdb")],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"},
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return "streamlit imported: True" in proc.stdout
+
+    if not imported("plain"):
+        pytest.skip("dlt found a secrets.toml on this machine and does not look in Streamlit")
+    assert not imported("bimo")
