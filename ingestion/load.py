@@ -37,7 +37,7 @@ def configure_dlt() -> None:
 def _streamlit_secrets_only_in_streamlit() -> None:
     """When no `.dlt/secrets.toml` exists, dlt looks for secrets in Streamlit's `st.secrets`,
     importing streamlit (installed for the dashboard) only to find that the process is not a
-    Streamlit app: about 0.5 s of every load process (docs/benchmarks.md, item 15). A Streamlit
+    Streamlit app: 0.3–0.5 s of every load process (docs/benchmarks.md, item 15). A Streamlit
     app has imported streamlit before its script runs, so the lookup is left to dlt only then:
     the same answer, without the import. dlt is pinned; a test fails if this stops applying."""
     from dlt.common.configuration.providers import toml

@@ -86,7 +86,7 @@ print("streamlit imported:", "streamlit" in sys.modules)
 
 
 def test_a_load_does_not_import_streamlit_to_look_for_secrets(tmp_path):
-    """Without a secrets.toml dlt looks in Streamlit's secrets, importing streamlit (about 0.5 s
+    """Without a secrets.toml dlt looks in Streamlit's secrets, importing streamlit (0.3–0.5 s
     of every load process); Bimo's pipelines leave that to Streamlit apps (a fresh process
     each, in a folder without `.dlt`)."""
     import subprocess
