@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -89,8 +91,6 @@ def test_a_load_does_not_import_streamlit_to_look_for_secrets(tmp_path):
     """Without a secrets.toml dlt looks in Streamlit's secrets, importing streamlit (0.3–0.5 s
     of every load process); Bimo's pipelines leave that to Streamlit apps (a fresh process
     each, in a folder without `.dlt`)."""
-    import subprocess
-    import sys
 
     def imported(kind: str) -> bool:
         proc = subprocess.run(
