@@ -291,7 +291,6 @@ def test_a_new_window_reparses_nothing(tmp_path):
     assert parse(WINDOW) == (windowed, dict.fromkeys(windowed))  # full_refresh: the flag decides
     next_day = (WINDOW[0] + timedelta(days=1), WINDOW[1] + timedelta(days=1))
     assert parse(next_day) == (set(), {})  # a new day: nothing to re-parse
-    assert parse(next_day) == (set(), {})
     assert parse(None) == (windowed, dict.fromkeys(windowed, True))  # no window: always full
     # days without BIMO_WINDOWED would be a full rebuild the caller did not ask for: an error
     env = {**os.environ, **window_env(WINDOW), "BIMO_WINDOWED": ""}

@@ -12,14 +12,12 @@
 {#- While parsing (`execute` false) only whether there is one: {start: none, end: none}. -#}
 {% macro build_window() -%}
     {%- set windowed = env_var('BIMO_WINDOWED', '') == '1' -%}
+    {%- set by_vars = var('window_start', none) is not none or var('window_end', none) is not none -%}
     {%- if not execute -%}
-        {%- set given = windowed or var('window_start', none) is not none
-            or var('window_end', none) is not none -%}
-        {{- return({'start': none, 'end': none} if given else none) -}}
+        {{- return({'start': none, 'end': none} if (windowed or by_vars) else none) -}}
     {%- endif -%}
     {%- set start = var('window_start', env_var('BIMO_WINDOW_START', '')) or none -%}
     {%- set end = var('window_end', env_var('BIMO_WINDOW_END', '')) or none -%}
-    {%- set by_vars = var('window_start', none) is not none or var('window_end', none) is not none -%}
     {%- if (start is not none or end is not none) and not (windowed or by_vars) -%}
         {{- exceptions.raise_compiler_error('BIMO_WINDOW_START / BIMO_WINDOW_END need BIMO_WINDOWED=1 (whether there is a window is decided when dbt parses the project; the days when it runs).') -}}
     {%- endif -%}
