@@ -75,22 +75,25 @@ from bimo.settings import get_settings
 from ingestion.load import make_pipeline
 
 settings = get_settings(sys.argv[2])
-if sys.argv[1] == "bimo":
-    pipeline = make_pipeline(settings, dataset="probe")
+if sys.argv[1] == "dagster":  # the definitions every Dagster process loads make a source
+    import orchestration.definitions
+elif sys.argv[1] == "bimo":
+    make_pipeline(settings, dataset="probe").run([{"a": 1}], table_name="t")
 else:  # dlt as it comes
     pipeline = dlt.pipeline(
         pipeline_name="plain", destination=dlt.destinations.duckdb(str(settings.warehouse)),
         dataset_name="probe", pipelines_dir=str(settings.dlt_dir),
     )
-pipeline.run([{"a": 1}], table_name="t")
+    pipeline.run([{"a": 1}], table_name="t")
 print("streamlit imported:", "streamlit" in sys.modules)
 """
 
 
 def test_a_load_does_not_import_streamlit_to_look_for_secrets(tmp_path):
     """Without a secrets.toml dlt looks in Streamlit's secrets, importing streamlit (0.3–0.5 s
-    of every load process); Bimo's pipelines leave that to Streamlit apps (a fresh process
-    each, in a folder without `.dlt`)."""
+    of every load process); Bimo's pipelines, and the Dagster definitions (which call a dlt
+    source to list its assets), leave that to Streamlit apps (a fresh process each, in a folder
+    without `.dlt`)."""
 
     def imported(kind: str) -> bool:
         proc = subprocess.run(
@@ -98,7 +101,11 @@ def test_a_load_does_not_import_streamlit_to_look_for_secrets(tmp_path):
             cwd=tmp_path,
             capture_output=True,
             text=True,
-            env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"},
+            env={
+                **os.environ,
+                "RUNTIME__DLTHUB_TELEMETRY": "false",
+                "BIMO_WAREHOUSE": str(tmp_path / f"{kind}.duckdb"),
+            },
         )
         assert proc.returncode == 0, proc.stderr[-2000:]
         return "streamlit imported: True" in proc.stdout
@@ -106,3 +113,4 @@ def test_a_load_does_not_import_streamlit_to_look_for_secrets(tmp_path):
     if not imported("plain"):
         pytest.skip("dlt found a secrets.toml on this machine and does not look in Streamlit")
     assert not imported("bimo")
+    assert not imported("dagster")
