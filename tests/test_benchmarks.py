@@ -154,6 +154,7 @@ def test_results_page_reports_targets_not_measured_without_results():
     assert page.count("not measured") + page.count("not run") >= 4
 
 
+@pytest.mark.slow
 @pytest.mark.heavy  # the whole harness, every section (3–4 min): `make test-heavy`, in CI
 def test_tiny_benchmark_writes_every_section(tmp_path):
     out = tmp_path / "results"
