@@ -255,7 +255,8 @@ def _increment(res: dict) -> list[str]:
         "loads them), its SaaS snapshots, `dbt build`, analytics and publish. Runs after the "
         "first re-load the same day (merge: no new rows, the same work). Before each, dbt's "
         "parse cache is left as the day before's run leaves it (a parse of that day's window, "
-        "not timed), so dbt re-parses the windowed models as on a new day.",
+        "not timed), as on a new day (the window's days are read when the models run, so a "
+        "new day re-parses nothing: docs/benchmarks.md, item 15).",
         "",
         "| scale | new rows | n | load logs s | load saas s | dbt build s | analytics s | "
         "publish s | total s (process) | peak RSS MB |",

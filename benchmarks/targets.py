@@ -142,7 +142,7 @@ def _increment(res: dict) -> list[dict]:
         dbt_sql, tests = layers["dbt_elapsed"], layers.get("data tests", {}).get("seconds", 0)
         why = (
             f"{inc['total_s'] / 15:.1f}× over: {_shares(st, inc['total_s'])}. Fixed costs: dbt "
-            f"starts and parses the project (a new window: the windowed models again), "
+            f"starts and loads its parse cache (a new day's window re-parses nothing), "
             f"~{max(dbt - dbt_sql, 0):.0f} s of its {dbt:.0f} s outside the SQL; each stage is "
             "a new process that imports its stack again"
         )
