@@ -128,10 +128,10 @@ def test_no_content_text_reaches_the_warehouse(built, demo_dir):
         columns = text_columns(con)
         a_request_id = con.sql("select request_id from marts.fct_llm_requests limit 1").fetchall()
         needles = [a_request_id[0][0], *snippets]
-        found = set()  # (needle index, column): one scan per table counts every pair
         tables: dict[tuple[str, str], list[str]] = {}
         for schema, table, column in columns:
             tables.setdefault((schema, table), []).append(column)
+        found = []  # (needle index, column): one scan per table counts every pair
         for (schema, table), names in tables.items():
             pairs = [(i, c) for c in names for i in range(len(needles))]
             counts_sql = ", ".join(f'count_if(contains("{c}", ${i + 1}))' for i, c in pairs)
@@ -139,13 +139,8 @@ def test_no_content_text_reaches_the_warehouse(built, demo_dir):
                 f'select {counts_sql} from "{schema}"."{table}"', needles
             ).fetchall()[0]
             stored = zip(pairs, counts, strict=True)
-            found |= {(i, f"{schema}.{table}.{c}") for (i, c), n in stored if n}
-        hits = [
-            (needle, f"{schema}.{table}.{column}")
-            for i, needle in enumerate(needles)
-            for schema, table, column in columns
-            if (i, f"{schema}.{table}.{column}") in found
-        ]
+            found += [(i, f"{schema}.{table}.{c}") for (i, c), n in stored if n]
+        hits = [(needles[i], where) for i, where in sorted(found, key=lambda f: f[0])]
     finally:
         con.close()
     # The scan finds what is stored (positive control) and no content.
