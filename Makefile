@@ -15,7 +15,7 @@ export BIMO_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 help:
 	@echo "make demo   - install, generate a demo company, run the pipeline through Dagster, print a summary"
 	@echo "make test   - install and run the test suite (without the heavy end-to-end suites)"
-	@echo "make test-heavy - the end-to-end reliability suites and benchmark harness (~8–11 min); make test-all - both"
+	@echo "make test-heavy - the end-to-end reliability suites and benchmark harness (~7–9 min); make test-all - both"
 	@echo "make browser-deps - Debian chromium + chromium-driver for tests/browser (apt-get, once)"
 	@echo "make screenshots  - docs/screenshots/*.png: every dashboard page on a fresh demo warehouse"
 	@echo "make ui     - Dagster UI on http://127.0.0.1:3000 and the dashboard on http://127.0.0.1:8501"
