@@ -134,7 +134,7 @@ def run_dlt_dicts(fmt: str, files: list[str], work: str) -> dict:
     import dlt
     import duckdb
 
-    from ingestion.load import configure_dlt
+    from ingestion.dlt_settings import configure_dlt
 
     configure_dlt()
     path = _fresh(work)

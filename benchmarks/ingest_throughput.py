@@ -24,7 +24,8 @@ import duckdb
 
 from bimo.demo import generate
 from bimo.settings import get_settings
-from ingestion.load import configure_dlt, load_files
+from ingestion.dlt_settings import configure_dlt
+from ingestion.load import load_files
 from ingestion.readers import expand_paths
 from ingestion.source import FormatStats, parse_files
 

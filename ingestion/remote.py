@@ -30,7 +30,7 @@ from dlt.extract.exceptions import ResourceExtractionError
 from dlt.sources.filesystem import filesystem
 
 from bimo.settings import Settings
-from ingestion.load import configure_dlt
+from ingestion.dlt_settings import configure_dlt
 
 CACHE_DIR = ".remote"
 GLOB_CHARS = "*?["

@@ -14,9 +14,14 @@ from pathlib import Path
 import dlt
 import pyarrow as pa
 
+from ingestion.dlt_settings import configure_dlt
 from ingestion.formats import FORMATS
 from ingestion.parse import BATCH_ROWS, LINEAGE, FormatStats, arrow_schema, parse_files
 from ingestion.quarantine import QUARANTINE_SCHEMA, QUARANTINE_TABLE
+
+# Before any source exists: dlt resolves configuration when a source is called, and without
+# Bimo's settings it imports Streamlit to look for secrets (`ingestion.dlt_settings`).
+configure_dlt()
 
 DATASET = "raw_gateway"
 __all__ = [

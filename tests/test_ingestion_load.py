@@ -72,14 +72,15 @@ PROBE = """
 import sys
 import dlt
 from bimo.settings import get_settings
-from ingestion.load import make_pipeline
 
 settings = get_settings(sys.argv[2])
 if sys.argv[1] == "dagster":  # the definitions every Dagster process loads make a source
     import orchestration.definitions
 elif sys.argv[1] == "bimo":
+    from ingestion.load import make_pipeline
+
     make_pipeline(settings, dataset="probe").run([{"a": 1}], table_name="t")
-else:  # dlt as it comes
+else:  # dlt as it comes, no Bimo ingestion module imported (importing one sets dlt up)
     pipeline = dlt.pipeline(
         pipeline_name="plain", destination=dlt.destinations.duckdb(str(settings.warehouse)),
         dataset_name="probe", pipelines_dir=str(settings.dlt_dir),

@@ -64,16 +64,12 @@ def landing_files(
 
 
 TRANSLATOR = BimoDltTranslator()
-# Made before the source: `make_pipeline` applies Bimo's dlt settings (`configure_dlt`), which
-# must be in place when dlt first resolves configuration (calling a source does): else dlt
-# imports Streamlit to look for secrets in every process that loads these definitions.
-SPEC_PIPELINE = make_pipeline(get_settings())
 
 
 @dg.multi_asset(
     specs=build_dlt_asset_specs(
         dlt_source=gateway_logs(),
-        dlt_pipeline=SPEC_PIPELINE,
+        dlt_pipeline=make_pipeline(get_settings()),
         dagster_dlt_translator=TRANSLATOR,
     ),
     name="gateway_logs",
