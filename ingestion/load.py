@@ -17,7 +17,7 @@ from ingestion.formats import FORMATS
 from ingestion.quarantine import QUARANTINE_TABLE
 from ingestion.readers import expand_paths
 from ingestion.source import DATASET, FormatStats, gateway_logs
-from ingestion.tables import FINISHING
+from ingestion.tables import FINISHING, pending_entries
 
 PIPELINE_NAME = "bimo_gateway_logs"
 
@@ -62,7 +62,10 @@ def finish_interrupted(pipeline: dlt.Pipeline) -> int:
     Call it under the writer lock before reading the warehouse for a new load. dlt's `run` with
     new data would load only the pending packages and drop the new data; finishing them first
     makes the warehouse whole (every job of a package is applied once) before anything compares
-    against it."""
+    against it. The temp files of saves a kill interrupted, left beside the packages, are
+    removed (`ingestion.tables.pending_entries`)."""
+    for stray in pending_entries(Path(pipeline.working_dir))[1]:  # a killed save's temp file
+        stray.unlink()
     marker = Path(pipeline.working_dir) / FINISHING  # a stop before the dedup is resumed too
     pending = pipeline.has_pending_data
     if not pending and not marker.exists():

@@ -8,6 +8,8 @@ delivery half replaced.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bimo.settings import Settings
 from bimo.warehouse import connect_with_retry
 
@@ -38,16 +40,34 @@ PIPELINES = {
 FINISHING = "finishing_interrupted"  # in dlt's pipeline folder while a stopped load is finished
 
 
+# dlt's folders of packages extracted or normalized and not yet loaded, in its pipeline folder
+PENDING_FOLDERS = (("normalize", "extracted"), ("load", "normalized"))
+
+
+def pending_entries(working_dir: Path) -> tuple[list[Path], list[Path]]:
+    """The load packages (folders) a dlt pipeline holds extracted or normalized and not yet
+    loaded, and the plain files beside them.
+
+    dlt keeps a package as a folder. A file there is the temp file of a save a stopped run left:
+    dlt saves a package's files through a temp file at the root of that folder
+    (`FileStorage.save_atomic`) and renames it when written, so a kill between leaves it. dlt
+    never reads it, and it is no package."""
+    packages, files = [], []
+    for parts in PENDING_FOLDERS:
+        folder = working_dir.joinpath(*parts)
+        if folder.is_dir():
+            for entry in sorted(folder.iterdir()):
+                (packages if entry.is_dir() else files).append(entry)
+    return packages, files
+
+
 def interrupted_datasets(settings: Settings) -> set[str]:
     """Datasets whose dlt pipeline holds a package extracted or normalized and not yet loaded
     (a run stopped mid-load), read from dlt's working folders."""
     found = set()
     for name, dataset in PIPELINES.items():
         root = settings.dlt_dir / name
-        for folder in (root / "normalize" / "extracted", root / "load" / "normalized"):
-            if folder.is_dir() and any(folder.iterdir()):
-                found.add(dataset)
-        if (root / FINISHING).exists():
+        if pending_entries(root)[0] or (root / FINISHING).exists():
             found.add(dataset)
     return found
 

@@ -197,6 +197,32 @@ def test_a_build_first_finishes_a_load_a_stopped_run_left(tmp_path):
     assert totals(settings) == {"focus|0012345678901|2026-10": Decimal("3")}
 
 
+def test_a_temp_file_a_killed_save_left_is_no_stopped_load_and_the_next_load_removes_it(
+    tmp_path,
+):
+    """dlt saves a package's files through a temp file at the root of its packages' folder and
+    renames it when written; a SIGKILL between leaves the file (seen in the crash suite)."""
+    from dlt.common.utils import uniq_id
+
+    from ingestion.billing.load import PIPELINE_NAME
+    from ingestion.tables import PENDING_FOLDERS, interrupted_datasets
+
+    settings = get_settings(tmp_path / "w.duckdb")
+    month = items([{"billed_cost": Decimal("4"), "delivery_rank": 1}])
+    load_billing([BillingParse(line_items=month, rows_in=1)], settings=settings)
+    strays = []
+    for parts in PENDING_FOLDERS:
+        folder = (settings.dlt_dir / PIPELINE_NAME).joinpath(*parts)
+        folder.mkdir(parents=True, exist_ok=True)
+        strays.append(folder / uniq_id(8))
+        strays[-1].write_text('{"state": "comp')  # cut short
+    assert interrupted_datasets(settings) == set()  # a build runs no empty load for it
+    summary = load_billing([], settings=settings)
+    assert summary.interrupted_loads == 0
+    assert [s for s in strays if s.exists()] == []
+    assert totals(settings) == {"focus|0012345678901|2026-10": Decimal("4")}
+
+
 def test_the_pipelines_checked_for_stopped_loads_are_the_loaders_own():
     from ingestion import load
     from ingestion.billing import load as billing

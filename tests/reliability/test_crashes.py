@@ -71,7 +71,8 @@ def start(stage: str, settings, redelivery: Path, tmp_path: Path) -> subprocess.
 
 
 def pending_packages(settings) -> list[Path]:
-    """dlt load packages normalized but not fully loaded (a load in progress)."""
+    """dlt load packages normalized but not fully loaded (a load in progress), and any temp
+    file a killed save left beside them (the rerun removes it)."""
     return sorted((settings.dlt_dir / "bimo_billing" / "load" / "normalized").glob("*"))
 
 
@@ -90,7 +91,8 @@ def reach(stage: str, proc, settings, tmp_path: Path) -> None:
         return
     support.wait_for(marker.exists, proc, what=f"the {stage} stop")
     if stage == "dlt_copy_unrecorded":  # the copy committed, the package does not know it
-        # The package whose line items are being copied (once, CI listed a second entry here).
+        # The package whose line items are being copied; another save in flight can show its
+        # temp file beside it (`ingestion.tables.pending_entries`).
         found = pending_packages(settings)
         holding = [p for p in found if list(p.glob("started_jobs/line_items.*.parquet"))]
         assert len(holding) == 1, found
