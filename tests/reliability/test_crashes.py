@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from bimo.settings import PROJECT_ROOT, get_settings
+from ingestion.tables import pending_entries
 from tests.reliability import checksums, support
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
@@ -70,10 +71,10 @@ def start(stage: str, settings, redelivery: Path, tmp_path: Path) -> subprocess.
     )
 
 
-def pending_packages(settings) -> list[Path]:
-    """dlt load packages normalized but not fully loaded (a load in progress), and any temp
-    file a killed save left beside them (the rerun removes it)."""
-    return sorted((settings.dlt_dir / "bimo_billing" / "load" / "normalized").glob("*"))
+def pending_packages(settings) -> tuple[list[Path], list[Path]]:
+    """The billing pipeline's load packages extracted or normalized and not fully loaded (a
+    load in progress), and the temp files a killed save left beside them."""
+    return pending_entries(settings.dlt_dir / "bimo_billing")
 
 
 def models_done(tmp_path: Path) -> int:
@@ -91,16 +92,16 @@ def reach(stage: str, proc, settings, tmp_path: Path) -> None:
         return
     support.wait_for(marker.exists, proc, what=f"the {stage} stop")
     if stage == "dlt_copy_unrecorded":  # the copy committed, the package does not know it
-        # The package whose line items are being copied; another save in flight can show its
-        # temp file beside it (`ingestion.tables.pending_entries`).
-        found = pending_packages(settings)
+        # The package whose line items are being copied (another save's temp file can be in
+        # flight beside it: the files are left out)
+        found, _ = pending_packages(settings)
         holding = [p for p in found if list(p.glob("started_jobs/line_items.*.parquet"))]
         assert len(holding) == 1, found
         (package,) = holding
         assert not list(package.glob(".pending_transitions/line_items.*"))
         assert json.loads(marker.read_text())["state"] == "completed"  # its copy committed
-    if stage == "dlt_load":  # a load package is half loaded (a save's temp file may be beside)
-        (package,) = [p for p in pending_packages(settings) if p.is_dir()]
+    if stage == "dlt_load":  # a load package is half loaded
+        (package,), _ = pending_packages(settings)
         jobs = {p.parent.name for p in package.rglob("*.*") if p.parent.name.endswith("_jobs")}
         assert "completed_jobs" in jobs and jobs & {"new_jobs", "started_jobs"}, jobs
 
@@ -138,7 +139,8 @@ def test_killed_run_then_rerun_equals_a_clean_load(
     assert checksums.mart_checksums(settings.warehouse, schemas=schemas) == expected
     assert checksums.mart_checksums(settings.snapshot, schemas=schemas) == expected
     assert support.snapshot_totals(settings) == after
-    assert pending_packages(settings) == []  # the interrupted load package was finished
+    # the interrupted load package was finished, and a killed save's temp file removed
+    assert pending_packages(settings) == ([], [])
 
 
 def writer_slot(instance) -> bool:
