@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from bimo.analytics.backtest import backtest_points, metrics, origins
-from bimo.analytics.forecast import ENSEMBLE, forecast
+from bimo.analytics.forecast import ENSEMBLE, TRAINING_DAYS, forecast
 from bimo.analytics.projections import days_to_quarter_end, period_bounds, project
 from bimo.analytics.run import accuracy_table
 
@@ -222,6 +222,53 @@ def test_an_incident_in_the_history_does_not_become_the_forecast():
     y[80] *= 8  # an incident four days before the forecast starts
     fc = forecast(series(y), horizon=28, trained_through=START + timedelta(days=83))
     assert fc["forecast"].mean() == pytest.approx(float(np.mean(y[:77])), rel=0.1)
+
+
+FORECAST_COLUMNS = ["series_key", "forecast_date", "forecast", "lo_80", "hi_80", "lo_95", "hi_95"]
+
+
+def test_the_models_see_only_each_series_last_training_days():
+    # Two series of different lengths whose older days are poisoned (× 50): the forecast is the
+    # one of their last `TRAINING_DAYS` days alone, and without the window it is not.
+    long, short = weekly(TRAINING_DAYS + 80, seed=6), weekly(TRAINING_DAYS + 10, seed=7)
+    long[:80] *= 50
+    short[:10] *= 50
+    end = START + timedelta(days=TRAINING_DAYS + 79)
+    frame = pl.concat(
+        [
+            series(long, key="openai", level="provider"),
+            series(
+                short, key="google", level="provider", start=end - timedelta(days=len(short) - 1)
+            ),
+        ]
+    )
+    windowed = forecast(frame, trained_through=end).select(FORECAST_COLUMNS)
+    recent = frame.filter(pl.col("ds") > end - timedelta(days=TRAINING_DAYS))
+    alone = forecast(recent, trained_through=end).select(FORECAST_COLUMNS)
+    assert windowed.equals(alone)
+    # Fitted to every day, the fall from the poisoned level drags the forecast far off.
+    everything = forecast(frame, trained_through=end, training_days=None)
+    off = (everything["forecast"].mean() - windowed["forecast"].mean()) / windowed[
+        "forecast"
+    ].mean()
+    assert abs(off) > 0.5
+
+
+def test_the_backtest_fits_bimo_to_the_training_window_before_each_origin():
+    s = series(weekly(140, seed=8))
+    cols = ["cutoff", "ds", "forecast", "lo_80", "hi_80", "lo_95", "hi_95"]
+
+    def bimo(frame, window):
+        pts = backtest_points(frame, horizon=14, n_origins=3, step=7, training_days=window)
+        return pts.filter(pl.col("method") == "bimo").select(cols).sort("cutoff", "ds")
+
+    first = min(origins(s["ds"].max(), horizon=14, n=3, step=7))
+    # Days older than every origin's 42-day window: they must not move the model's forecasts.
+    old = pl.col("ds") <= first - timedelta(days=42)
+    poisoned = s.with_columns(y=pl.when(old).then(pl.col("y") * 50).otherwise("y"))
+    assert bimo(poisoned, 42).equals(bimo(s, 42))
+    assert bimo(poisoned, 42)["cutoff"].n_unique() == 3
+    assert not bimo(poisoned, None).equals(bimo(s, None))
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from bimo.analytics.forecast import INTERVAL_COLUMNS, forecast_long
+from bimo.analytics.forecast import INTERVAL_COLUMNS, TRAINING_DAYS, forecast_long
 
 HORIZON, ORIGINS, STEP, SEASON = 30, 4, 7, 7
 METHODS = ("bimo", "seasonal_naive", "linear_trend_20pct")
@@ -57,9 +57,11 @@ def backtest_points(
     step: int = STEP,
     season: int = SEASON,
     n_jobs: int = 1,
+    training_days: int | None = TRAINING_DAYS,
 ) -> pl.DataFrame:
     """One row per series, method, origin and forecast day (`POINT_COLUMNS`), from a long
-    `unique_id / ds / y` frame of daily series."""
+    `unique_id / ds / y` frame of daily series; `bimo` is fitted to the last `training_days`
+    days before each origin, as the production forecast is."""
     df = series.select("unique_id", "ds", "y").sort("unique_id", "ds")
     if df.is_empty():
         return pl.DataFrame(schema=_point_schema())
@@ -76,7 +78,16 @@ def backtest_points(
         actual = df.filter(pl.col("ds").is_between(cutoff + timedelta(days=1),
                                                    cutoff + timedelta(days=horizon)))  # fmt: skip
         for method, fc in (
-            ("bimo", forecast_long(train, horizon=horizon, seasons=(season,), n_jobs=n_jobs)),
+            (
+                "bimo",
+                forecast_long(
+                    train,
+                    horizon=horizon,
+                    seasons=(season,),
+                    n_jobs=n_jobs,
+                    max_points=training_days,
+                ),
+            ),
             ("seasonal_naive", seasonal_naive(train, horizon, season, n_jobs)),
             ("linear_trend_20pct", linear_trend(train, horizon)),
         ):

@@ -9,7 +9,10 @@ envelope close to its nominal coverage where their mean falls short. Series shor
 weeks get a seasonal naive forecast, constant ones (always $0) a naive one, and a model that
 fails to fit falls back to a naive one (StatsForecast's `fallback_model`); docs/forecasting.md
 has the measurements behind each choice. Only complete days are used (see
-`bimo.analytics.series`); costs are never forecast below zero.
+`bimo.analytics.series`); costs are never forecast below zero. The models see each series' last
+`TRAINING_DAYS` days: the weekly season needs three weeks, the level and trend follow recent
+spend, and a fit's cost grows with its length, so a year of history would make every daily run's
+forecast and backtest four times slower than a quarter's (docs/benchmarks.md, item 17).
 
 `forecast_long` is the model step alone, for any cadence (`bimo.analytics.generic`): a season
 needs three full cycles before it is modelled; one season of at most 24 steps gets the ensemble,
@@ -29,6 +32,7 @@ ENSEMBLE = "Ensemble(AutoETS,AutoTheta)"
 OUTLIER_SCALES = 5.0  # the anomaly detector's z: what it would flag is not fitted
 MAD_TO_SIGMA = 1.4826
 INTERVAL_COLUMNS = [f"{b}_{lv}" for lv in LEVELS for b in ("lo", "hi")]
+TRAINING_DAYS = 182  # the daily models' training window (26 weeks)
 
 
 def forecast(
@@ -37,15 +41,22 @@ def forecast(
     horizon: int = HORIZON,
     trained_through: date | None,
     n_jobs: int = 1,
+    training_days: int | None = TRAINING_DAYS,
 ) -> pl.DataFrame:
     """Forecast every series of a long frame (`unique_id`, `ds`, `y` plus descriptors), with
-    `horizon_day` (1 = the day after `trained_through`) so readers can cut 30/60/90 days."""
+    `horizon_day` (1 = the day after `trained_through`) so readers can cut 30/60/90 days; the
+    models see each series' last `training_days` days (None: all of them)."""
     if series.is_empty():
         return _empty()
     descriptors = series.select(
         "unique_id", "source_tag", "series_level", "series_key", "provider"
     ).unique()
-    fc = forecast_long(series.select("unique_id", "ds", "y"), horizon=horizon, n_jobs=n_jobs)
+    fc = forecast_long(
+        series.select("unique_id", "ds", "y"),
+        horizon=horizon,
+        n_jobs=n_jobs,
+        max_points=training_days,
+    )
     if fc.is_empty():
         return _empty()
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -73,9 +84,15 @@ def forecast_long(
     freq: str = "D",
     levels: Sequence[int] = LEVELS,
     n_jobs: int = 1,
+    max_points: int | None = None,
 ) -> pl.DataFrame:
     """`unique_id`, `ds`, `model_name`, `forecast` and `lo_<level>`/`hi_<level>` for each series
-    of a long `unique_id / ds / y` frame; series shorter than one season are left out."""
+    of a long `unique_id / ds / y` frame, fitted to each series' last `max_points` points (None:
+    all); series shorter than one season are left out."""
+    if max_points is not None:
+        df = df.sort("unique_id", "ds").filter(
+            pl.int_range(pl.len(), 0, -1).over("unique_id") <= max_points
+        )
     stats = df.group_by("unique_id").agg(n=pl.len(), flat=pl.col("y").min() == pl.col("y").max())
     plans: dict[tuple[int, ...] | None, list[str]] = {}
     for uid, n, flat in stats.sort("unique_id").iter_rows():
