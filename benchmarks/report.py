@@ -258,14 +258,14 @@ def _increment(res: dict) -> list[str]:
         "not timed), as on a new day (the window's days are read when the models run, so a "
         "new day re-parses nothing: docs/benchmarks.md, item 15).",
         "",
-        "| scale | new rows | n | load logs s | load saas s | dbt build s | analytics s | "
-        "publish s | total s (process) | peak RSS MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| scale | days of history | new rows | n | load logs s | load saas s | dbt build s | "
+        "analytics s | publish s | total s (process) | peak RSS MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in scales.items():
         inc, st = r["increment"], r["increment"]["stages"]
         lines.append(
-            f"| {name} | {inc['new_rows_first_run']:,} | {inc['n']} | "
+            f"| {name} | {r['days']} | {inc['new_rows_first_run']:,} | {inc['n']} | "
             + " | ".join(
                 _f(st[s]["process_s"], 2)
                 for s in ("load logs", "load saas", "dbt build", "analytics", "publish")
