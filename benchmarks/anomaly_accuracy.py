@@ -42,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
@@ -55,20 +55,13 @@ import polars as pl
 from bimo.analytics import generic
 from bimo.analytics.anomalies import detect
 from bimo.analytics.series import daily_cost_series, daily_error_rate_series, last_complete_day
-from bimo.dbt_runner import dbt_build
-from bimo.demo import generate
-from bimo.settings import get_settings
-from bimo.warehouse import writer_lock
-from ingestion.load import load_files
-from ingestion.readers import expand_paths
-from ingestion.tables import ensure_raw_tables
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from anomaly_scoring import baseline_flags, f1, score
+from demo_warehouse import build_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results"
-SOURCES = ("bimo-gateway", "litellm", "otel-genai", "cli-log")
 DETECTORS = ("bimo", "spike_rule", "rolling_zscore")
 BASELINES = DETECTORS[1:]
 TRUE_LABELS = ("1", "true", "yes", "y", "anomaly")
@@ -77,21 +70,7 @@ FALSE_LABELS = ("", "0", "false", "no", "n", "normal")
 
 def run_seed(seed: int, days: int, work: Path) -> dict:
     """Generate, load and build one demo seed; score the three detectors on its series."""
-    demo = work / f"demo-{seed}"
-    generate(demo, days=days, requests_per_day=1500, seed=seed, end=date(2026, 10, 31))
-    labels = json.loads((demo / "labels.json").read_text())["anomalies"]
-    settings = get_settings(work / f"w-{seed}.duckdb")
-    load_files({s: expand_paths([demo / s]) for s in SOURCES}, settings=settings)
-    with writer_lock(settings):
-        ensure_raw_tables(settings)
-        assert dbt_build(settings).ok
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    through = last_complete_day(con)
-    series = pl.concat(
-        [daily_cost_series(con, through), daily_error_rate_series(con, through)],
-        how="diagonal_relaxed",
-    )
-    con.close()
+    series, labels = demo_series(seed, days, work)
     t = time.perf_counter()
     bimo = detect(series)
     seconds = time.perf_counter() - t
@@ -108,6 +87,22 @@ def run_seed(seed: int, days: int, work: Path) -> dict:
             for name in BASELINES
         },
     }
+
+
+def demo_series(seed: int, days: int, work: Path) -> tuple[pl.DataFrame, list[dict]]:
+    """(the daily cost and error-rate series, the incident labels) of one demo seed, generated,
+    loaded and built in `work`."""
+    warehouse, labels = build_demo(seed, days, work)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        through = last_complete_day(con)
+        series = pl.concat(
+            [daily_cost_series(con, through), daily_error_rate_series(con, through)],
+            how="diagonal_relaxed",
+        )
+    finally:
+        con.close()
+    return series, labels
 
 
 def run_csv(

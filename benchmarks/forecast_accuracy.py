@@ -17,7 +17,6 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
@@ -26,35 +25,22 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import duckdb
 import polars as pl
+from demo_warehouse import build_demo
 from machine import machine_info
 
 from bimo.analytics.backtest import summary
 from bimo.analytics.forecast import forecast
 from bimo.analytics.run import accuracy_table, forecast_series
 from bimo.analytics.series import last_complete_day
-from bimo.dbt_runner import dbt_build
-from bimo.demo import generate
-from bimo.settings import get_settings
-from bimo.warehouse import writer_lock
-from ingestion.load import load_files
-from ingestion.readers import expand_paths
-from ingestion.tables import ensure_raw_tables
 
 RESULTS = Path(__file__).parent / "results"
-SOURCES = ("bimo-gateway", "litellm", "otel-genai", "cli-log")
 METHODS = ("bimo", "seasonal_naive", "linear_trend_20pct")
 
 
 def demo_series(seed: int, days: int, work: Path, requests_per_day: int = 1500) -> pl.DataFrame:
     """The forecast series of a freshly generated, loaded and built demo warehouse."""
-    demo = work / f"demo-{seed}"
-    generate(demo, days=days, requests_per_day=requests_per_day, seed=seed, end=date(2026, 10, 31))
-    settings = get_settings(work / f"w-{seed}.duckdb")
-    load_files({s: expand_paths([demo / s]) for s in SOURCES}, settings=settings)
-    with writer_lock(settings):
-        ensure_raw_tables(settings)
-        assert dbt_build(settings).ok
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    warehouse, _ = build_demo(seed, days, work, requests_per_day)
+    con = duckdb.connect(str(warehouse), read_only=True)
     try:
         return forecast_series(con, last_complete_day(con))
     finally:

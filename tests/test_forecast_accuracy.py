@@ -24,6 +24,7 @@ spec = importlib.util.spec_from_file_location(
 )
 bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
+from demo_warehouse import warehouse_path  # noqa: E402 - on the path the benchmark set
 
 
 def series(values, *, key="total", tag="prod", level="total", start=START):
@@ -275,7 +276,7 @@ def test_the_backtest_fits_bimo_to_the_training_window_before_each_origin():
 def demo90(tmp_path_factory):
     """The 90-day demo (seed 7) loaded and built: (warehouse path, forecast series)."""
     work = tmp_path_factory.mktemp("demo90")
-    return work / "w-7.duckdb", bench.demo_series(7, 90, work)
+    return warehouse_path(7, 90, work), bench.demo_series(7, 90, work)
 
 
 @pytest.mark.slow
