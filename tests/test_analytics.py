@@ -4,8 +4,15 @@ from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
+import pytest
 
-from bimo.analytics.anomalies import AnomalyConfig, _rolling_median, detect, robust_baseline
+from bimo.analytics.anomalies import (
+    AnomalyConfig,
+    _rolling_median,
+    detect,
+    expected_values,
+    robust_baseline,
+)
 from bimo.analytics.forecast import forecast
 
 START = date(2026, 1, 1)
@@ -66,6 +73,22 @@ def test_tiny_dollar_moves_are_not_material():
     y[40] *= 4
     assert detect(series(y)).is_empty()
     assert not detect(series(y), AnomalyConfig(min_impact_usd=0.01)).is_empty()
+
+
+def test_the_trend_model_reaches_the_fit():
+    # On a steady climb, simple exponential smoothing (ANN) and Holt's linear trend (AAN) fit
+    # MSTL's trend differently: the expected values differ only if the config's model is fitted.
+    frame = series(seasonal(60, growth=0.05, noise=0.0))
+    fits = {m: expected_values(frame, AnomalyConfig(trend_model=m)) for m in ("ANN", "AAN")}
+    assert all(f["method"].unique().to_list() == ["mstl"] for f in fits.values())
+    gap = np.abs(fits["ANN"]["expected"].to_numpy() - fits["AAN"]["expected"].to_numpy())
+    assert gap.max() > 0.05 * frame["y"].mean()
+
+
+@pytest.mark.parametrize("model", ["ZZZ", "AN", "ANA", "BNN", ""])
+def test_a_trend_model_with_a_season_or_unknown_letters_is_refused(model):
+    with pytest.raises(ValueError, match="trend_model"):
+        AnomalyConfig(trend_model=model)
 
 
 def test_error_rate_burst():

@@ -4,9 +4,10 @@ For each series (long `unique_id / ds / y` frame):
 
 1. a robust seasonal baseline — a centred 15-day rolling median of the weekday-adjusted values,
    times a median weekday profile — which one to three anomalous days cannot move;
-2. days far from that baseline are replaced by it, and StatsForecast's MSTL (weekly season) is
-   fitted to the cleaned series; its in-sample fit is the expected value (series shorter than
-   three weeks keep the robust baseline: `method = 'robust_median'`);
+2. days far from that baseline are replaced by it, and StatsForecast's MSTL (weekly season, its
+   trend by AutoETS: `AnomalyConfig.trend_model`) is fitted to the cleaned series; its in-sample
+   fit is the expected value (series shorter than three weeks keep the robust baseline:
+   `method = 'robust_median'`);
 3. the scale is the MAD of the cleaned residuals (a spend series' days at exactly zero left
    out: they are fitted exactly); bounds are expected ± `z` scales, and a day is
    flagged when it is outside them *and* material: for spend and the cost per 1k tokens a dollar
@@ -54,6 +55,18 @@ class AnomalyConfig:
     window: int = 15
     min_series_share: float = 0.01  # spend series below this share of their reference: skipped
     billing_settle_hours: float = 0.0  # a billing day is complete this long after it ended
+    # MSTL's trend model, an AutoETS spec without a season: "ZZN" (MSTL's default) lets AutoETS
+    # choose among six. A fixed "ANN" detects in a third to a half of the time but flagged two
+    # more false positives on one of six demo runs (benchmarks/results/anomaly_trend.md).
+    trend_model: str = "ZZN"
+
+    def __post_init__(self) -> None:
+        m = self.trend_model
+        if len(m) != 3 or m[0] not in "AMZ" or m[1] not in "NAMZ" or m[2] != "N":
+            raise ValueError(
+                f"trend_model {self.trend_model!r}: an AutoETS model of three letters, error "
+                "A, M or Z, trend N, A, M or Z and season N (MSTL fits the season), e.g. 'ZZN'"
+            )
 
 
 def robust_baseline(
@@ -135,7 +148,7 @@ def expected_values(
     structural) are left out of the scale (see `_mad_scale`); in a rate, zeros are noise.
     """
     from statsforecast import StatsForecast
-    from statsforecast.models import MSTL
+    from statsforecast.models import MSTL, AutoETS
 
     out, long_ids, cleaned = [], [], []
     for (uid,), g in series.sort("ds").group_by(["unique_id"], maintain_order=True):
@@ -166,7 +179,8 @@ def expected_values(
     if cleaned:
         df = pl.concat(cleaned).to_pandas()
         season_length = seasons[0] if len(seasons) == 1 else list(seasons)
-        sf = StatsForecast(models=[MSTL(season_length=season_length)], freq=freq, n_jobs=1)
+        mstl = MSTL(season_length=season_length, trend_forecaster=AutoETS(model=cfg.trend_model))
+        sf = StatsForecast(models=[mstl], freq=freq, n_jobs=1)
         sf.forecast(df=df, h=1, fitted=True)
         fitted = pl.from_pandas(sf.forecast_fitted_values()[["unique_id", "ds", "y", "MSTL"]])
         fitted = fitted.with_columns(pl.col("ds").cast(series.schema["ds"]))
