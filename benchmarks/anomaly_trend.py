@@ -14,7 +14,6 @@ Results: benchmarks/results/anomaly_trend.{json,md}.
 """
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -26,11 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from anomaly_accuracy import demo_series
 from anomaly_scoring import score
-from machine import machine_info
+from machine import command_line, machine_info, write_results
 
 from bimo.analytics.anomalies import AnomalyConfig, detect
 
-RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT = AnomalyConfig().trend_model
 
 
@@ -113,28 +111,7 @@ def main() -> None:
                     ),
                 }
             )
-    command = ".venv/bin/python benchmarks/anomaly_trend.py " + " ".join(
-        [
-            f"--seeds {' '.join(map(str, args.seeds))}",
-            f"--days {' '.join(map(str, args.days))}",
-            f"--models {' '.join(args.models)}",
-        ]
-    )
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "anomaly_trend.json").write_text(
-        json.dumps(
-            {
-                "command": command,
-                "machine": info,
-                "default": DEFAULT,
-                "runs": rows,
-                "pooled": pooled,
-            },
-            indent=1,
-            default=str,
-        )
-        + "\n"
-    )
+    command = command_line("anomaly_trend.py", seeds=args.seeds, days=args.days, models=args.models)
     lines = [
         "# The anomaly fit's trend model on labelled demo incidents",
         "",
@@ -167,7 +144,8 @@ def main() -> None:
             f"| {r['days']} | {r['seed']} | {r['model']} | {r['detect_s']:.2f} | {r['flagged']} "
             f"| {r['precision']} | {r['f1']} |"
         )
-    (RESULTS / "anomaly_trend.md").write_text("\n".join(lines) + "\n")
+    payload = {"command": command, "machine": info, "default": DEFAULT, "runs": rows}
+    write_results("anomaly_trend", payload | {"pooled": pooled}, lines)
     print("\n".join(lines))
 
 

@@ -14,7 +14,6 @@ Results: benchmarks/results/forecast_window.{json,md}.
 """
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -26,12 +25,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import polars as pl
 from forecast_accuracy import by_method, demo_series
-from machine import machine_info
+from machine import command_line, machine_info, write_results
 
 from bimo.analytics.forecast import TRAINING_DAYS, forecast
 from bimo.analytics.run import accuracy_table
 
-RESULTS = Path(__file__).parent / "results"
 SCORES = (
     "mase",
     "median_mase",
@@ -105,27 +103,8 @@ def main() -> None:
             "forecast_s_median": median([r["forecast_s"] for r in per_seed]),
             "backtest_s_median": median([r["backtest_s"] for r in per_seed]),
         }
-    command = ".venv/bin/python benchmarks/forecast_window.py " + " ".join(
-        [
-            f"--seeds {' '.join(map(str, args.seeds))}",
-            f"--days {args.days}",
-            f"--windows {' '.join(map(str, args.windows))}",
-        ]
-    )
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "forecast_window.json").write_text(
-        json.dumps(
-            {
-                "command": command,
-                "machine": info,
-                "args": vars(args),
-                "production_window": TRAINING_DAYS,
-                "runs": rows,
-                "pooled": {str(w or 0): v for w, v in pooled.items()},
-            },
-            indent=1,
-            default=str,
-        )
+    command = command_line(
+        "forecast_window.py", seeds=args.seeds, days=args.days, windows=args.windows
     )
     lines = [
         f"# The forecast's training window on {args.days} days of demo history",
@@ -159,7 +138,15 @@ def main() -> None:
         f"{pooled[windows[0]]['seasonal_naive_mase']:.3f}.",
         "",
     ]
-    (RESULTS / "forecast_window.md").write_text("\n".join(lines))
+    payload = {
+        "command": command,
+        "machine": info,
+        "args": vars(args),
+        "production_window": TRAINING_DAYS,
+        "runs": rows,
+        "pooled": {str(w or 0): v for w, v in pooled.items()},
+    }
+    write_results("forecast_window", payload, lines)
     print("\n".join(lines))
 
 

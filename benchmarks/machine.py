@@ -1,9 +1,12 @@
-"""Machine facts the forecast benchmarks record beside their results."""
+"""What the accuracy benchmarks record beside their results (machine facts, the command line)
+and where they write them."""
 
+import json
 import os
 import platform
 from datetime import UTC, datetime
 from importlib.metadata import version
+from pathlib import Path
 
 
 def machine_info() -> dict:
@@ -32,3 +35,21 @@ def machine_info() -> dict:
         # Other work on the machine slows the timings: the 1-minute load average when recorded.
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
+
+
+def command_line(script: str, **flags) -> str:
+    """The command that reproduces a run: `script` (in benchmarks/) with its flags, a list's
+    values space-separated."""
+    parts = [f".venv/bin/python benchmarks/{script}"]
+    for name, value in flags.items():
+        shown = " ".join(map(str, value)) if isinstance(value, list | tuple) else value
+        parts.append(f"--{name.replace('_', '-')} {shown}")
+    return " ".join(parts)
+
+
+def write_results(stem: str, payload: dict, lines: list[str]) -> None:
+    """benchmarks/results/`stem`.json (the payload) and `stem`.md (the lines)."""
+    results = Path(__file__).resolve().parent / "results"
+    results.mkdir(exist_ok=True)
+    (results / f"{stem}.json").write_text(json.dumps(payload, indent=1, default=str) + "\n")
+    (results / f"{stem}.md").write_text("\n".join(lines) + "\n")
