@@ -69,7 +69,9 @@ def main() -> None:
     p.add_argument("--days", type=int, nargs="+", default=[90, 365])
     p.add_argument("--models", nargs="+", default=["ZZN", "ANN", "AAN"])
     args = p.parse_args()
-    for m in args.models:
+    # the product's model first: every other is compared with it
+    models = [DEFAULT, *(m for m in args.models if m != DEFAULT)]
+    for m in models:
         AnomalyConfig(trend_model=m)  # a clear error before any work
     info = machine_info()
     import statsforecast.models  # noqa: F401 - imported once here, not inside the first timing
@@ -79,39 +81,34 @@ def main() -> None:
     try:
         for days in args.days:
             for seed in args.seeds:
-                rows += run(seed, days, args.models, work)
+                rows += run(seed, days, models, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     pooled = []
     for days in args.days:
-        base = {
-            r["seed"]: r["detect_s"] for r in rows if r["days"] == days and r["model"] == DEFAULT
-        }
-        for m in args.models:
+        default = {r["seed"]: r for r in rows if r["days"] == days and r["model"] == DEFAULT}
+        for m in models:
             mine = [r for r in rows if r["days"] == days and r["model"] == m]
+            pairs = [(r, default[r["seed"]]) for r in mine]
             pooled.append(
                 {
                     "days": days,
                     "model": m,
                     "detect_s_median": round(median(r["detect_s"] for r in mine), 3),
                     "time_vs_default": round(
-                        median(r["detect_s"] / base[r["seed"]] for r in mine), 2
-                    )
-                    if base
-                    else None,
+                        median(r["detect_s"] / b["detect_s"] for r, b in pairs), 2
+                    ),
                     "flagged": sum(r["flagged"] for r in mine),
                     **{
                         k: round(mean(r[k] for r in mine), 3) for k in ("precision", "recall", "f1")
                     },
                     "runs_differing_from_default": sum(
-                        r["flagged"] != d["flagged"] or r["true_positives"] != d["true_positives"]
-                        for r in mine
-                        for d in rows
-                        if d["days"] == days and d["seed"] == r["seed"] and d["model"] == DEFAULT
+                        (r["flagged"], r["true_positives"]) != (b["flagged"], b["true_positives"])
+                        for r, b in pairs
                     ),
                 }
             )
-    command = command_line("anomaly_trend.py", seeds=args.seeds, days=args.days, models=args.models)
+    command = command_line("anomaly_trend.py", seeds=args.seeds, days=args.days, models=models)
     lines = [
         "# The anomaly fit's trend model on labelled demo incidents",
         "",
