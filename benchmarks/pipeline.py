@@ -309,8 +309,10 @@ def analytics(work: str) -> dict:
             )
             frame = timed("projections", lambda: run.compute_projections(con))
             run.store(con, "cost_projections", frame)
-            frame = timed("forecast accuracy (backtest)", lambda: run.compute_accuracy(con))
-            run.store(con, "forecast_accuracy", frame)
+            backtest = timed("forecast accuracy (backtest)", lambda: run.compute_accuracy(con))
+            run.store(con, run.POINTS_TABLE, backtest.points)
+            run.store(con, "forecast_accuracy", backtest.accuracy)
+            rows["backtest_origins_reused"] = backtest.reused
             frame = timed("insights", lambda: compute_insights(con))
             store_insights(con, frame)
             config = load_budgets(settings=settings)

@@ -116,9 +116,61 @@ def test_zero_actuals_leave_wape_and_bias_null():
 
 def test_origins_end_a_horizon_before_the_last_day():
     last = date(2026, 10, 31)
-    cuts = origins(last, horizon=30, n=4, step=7)
+    cuts = origins(last, horizon=30, n=4, step=7, anchor=None)
     assert cuts[-1] == last - timedelta(days=30)
     assert [(b - a).days for a, b in itertools.pairwise(cuts)] == [7, 7, 7]
+
+
+def test_origins_fall_on_sundays_and_stay_put_for_a_week():
+    by_day = {}
+    for i in range(21):
+        last = date(2026, 10, 1) + timedelta(days=i)
+        cuts = origins(last, horizon=30, n=4, step=7)
+        assert all(c.weekday() == 6 for c in cuts), (last, cuts)
+        assert 30 <= (last - cuts[-1]).days <= 36, (last, cuts)
+        assert [(b - a).days for a, b in itertools.pairwise(cuts)] == [7, 7, 7]
+        by_day[last] = cuts
+    # Seven consecutive last days share one set of origins; the eighth moves it by a week.
+    runs = [len(list(g)) for _, g in itertools.groupby(tuple(c) for c in by_day.values())]
+    assert len(runs) in (3, 4) and runs[1:-1] == [7] * (len(runs) - 2), runs
+    sets = list(dict.fromkeys(tuple(c) for c in by_day.values()))
+    assert all(b[:3] == a[1:] for a, b in itertools.pairwise(sets))  # three origins carry over
+
+
+def test_unchanged_origins_reuse_the_stored_points_and_match_a_fresh_backtest():
+    s = series(weekly(90, seed=5))
+    # End on the day the origins move (its last origin leaves exactly 14 days): the next six
+    # days keep them, and none of the origins sees the day added below.
+    end = next(d for d in reversed(s["ds"]) if (d - timedelta(days=14)).weekday() == 6)
+    s = s.filter(pl.col("ds") <= end)
+    first = backtest_points(s, horizon=14, n_origins=3)
+    c0, c1, c2 = sorted(first["cutoff"].unique())
+    assert c2 == end - timedelta(days=14)
+    day = series([123.0], start=end + timedelta(days=1))
+    grown = pl.concat([s, day])
+    fresh = backtest_points(grown, horizon=14, n_origins=3)
+    assert sorted(fresh["cutoff"].unique()) == [c0, c1, c2]
+    cols = fresh.columns
+    assert fresh.sort(cols).equals(
+        backtest_points(grown, horizon=14, n_origins=3, reuse=first).sort(cols)
+    )
+    # Marked stored points prove they are taken, not refitted...
+    marked = first.with_columns(forecast=pl.col("forecast") + 1000.0)
+    reused = backtest_points(grown, horizon=14, n_origins=3, reuse=marked)
+    assert reused.height == fresh.height and (reused["forecast"] >= 1000.0).all()
+    # ...unless a day an origin saw changed (a late restatement): only the last origin saw the
+    # last day of its horizon, so it alone is refitted, and it matches a fresh fit.
+    restated = grown.with_columns(
+        y=pl.when(pl.col("ds") == c2 + timedelta(days=14)).then(pl.col("y") * 3).otherwise("y")
+    )
+    again = backtest_points(restated, horizon=14, n_origins=3, reuse=marked)
+    assert set(again.filter(pl.col("forecast") >= 1000.0)["cutoff"]) == {c0, c1}
+    refit = again.filter(pl.col("cutoff") == c2).sort(cols)
+    expected = backtest_points(restated, horizon=14, n_origins=3).filter(pl.col("cutoff") == c2)
+    assert refit.equals(expected.sort(cols)) and refit.height > 0
+    # Other parameters are other inputs: nothing is reused.
+    other = backtest_points(grown, horizon=14, n_origins=3, reuse=marked, training_days=42)
+    assert other.height > 0 and (other["forecast"] < 1000.0).all()
 
 
 def test_backtest_origins_do_not_see_the_future():
@@ -317,6 +369,19 @@ def test_assets_write_forecast_projections_and_accuracy(demo90, tmp_path, monkey
     assert days >= 90 and first == 1
     assert [p for p, _ in periods] == ["month", "quarter"] and periods[0][1] == periods[1][1]
     assert len({n for _, n in methods}) == 1 and len(methods) == 3
+
+    # A second run over the same days refits nothing: every origin's points are reused, and the
+    # accuracy is what the first run computed.
+    def accuracy():
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return con.sql("select * exclude (generated_at) from analytics.forecast_accuracy").pl()
+
+    before = accuracy()
+    again = dg.materialize([forecast_accuracy])
+    assert again.success
+    meta = again.asset_materializations_for_node("analytics__forecast_accuracy")[0].metadata
+    assert meta["origins_reused"].value == "4 of 4"
+    assert accuracy().equals(before)
 
 
 def test_the_cleaning_baseline_is_the_anomaly_detectors():

@@ -2,10 +2,14 @@
 
 At each origin (cutoff) the series are cut to the days up to and including it, so nothing after
 it reaches the models, the outlier cleaning or the MASE scale. Every method then forecasts the
-next `horizon` days, which are compared with what happened. The last origin is `horizon` days
-before the last complete day and the others `step` days apart before it (4 origins, 7 days apart
-and 30 days ahead by default). An origin is used for a series once the series has a full season
-of history at it and changed week on week in it (a window that is always $0 has no MASE scale).
+next `horizon` days, which are compared with what happened. The last origin is the last Sunday
+at least `horizon` days before the last complete day (`ANCHOR`), and the others `step` days apart
+before it (4 origins, 7 days apart and 30 days ahead by default). On a fixed weekday the origins
+stay put for a week, so each origin's points are reused from the previous run (`reuse`) while the
+days it saw, up to the end of its horizon, are unchanged (`inputs`, a fingerprint of those days,
+the parameters and this code): a daily run refits no origin on six days in seven and one on the
+seventh. An origin is used for a series once the series has a full season of history at it and
+changed week on week in it (a window that is always $0 has no MASE scale).
 
 Methods, all clipped at zero like the published forecast:
 
@@ -30,7 +34,10 @@ Metrics per series and method (`metrics`), over every origin and horizon day:
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
+from importlib.metadata import version
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -38,15 +45,29 @@ import polars as pl
 from bimo.analytics.forecast import INTERVAL_COLUMNS, TRAINING_DAYS, forecast_long
 
 HORIZON, ORIGINS, STEP, SEASON = 30, 4, 7, 7
+ANCHOR = 6  # the weekday (Monday = 0) every origin falls on: Sunday, the end of an ISO week
 METHODS = ("bimo", "seasonal_naive", "linear_trend_20pct")
 LINEAR_BAND = 0.2
 POINT_COLUMNS = ["unique_id", "method", "model_name", "cutoff", "ds", "y", "forecast",
-                 *INTERVAL_COLUMNS, "scale"]  # fmt: skip
+                 *INTERVAL_COLUMNS, "scale", "inputs"]  # fmt: skip
+# What a backtest's numbers depend on besides the data: the code of the models and of this module.
+_CODE = [Path(__file__), Path(__file__).with_name("forecast.py")]
 
 
-def origins(last_day: date, *, horizon: int = HORIZON, n: int = ORIGINS, step: int = STEP):
-    """The cutoffs, oldest first: the last one leaves exactly `horizon` days to compare."""
-    return [last_day - timedelta(days=horizon + k * step) for k in reversed(range(n))]
+def origins(
+    last_day: date,
+    *,
+    horizon: int = HORIZON,
+    n: int = ORIGINS,
+    step: int = STEP,
+    anchor: int | None = ANCHOR,
+) -> list[date]:
+    """The cutoffs, oldest first. The last one is the last `anchor` weekday that leaves at least
+    `horizon` days to compare (exactly `horizon` days before `last_day` when `anchor` is None)."""
+    last = last_day - timedelta(days=horizon)
+    if anchor is not None:
+        last -= timedelta(days=(last.weekday() - anchor) % 7)
+    return [last - timedelta(days=k * step) for k in reversed(range(n))]
 
 
 def backtest_points(
@@ -58,57 +79,100 @@ def backtest_points(
     season: int = SEASON,
     n_jobs: int = 1,
     training_days: int | None = TRAINING_DAYS,
+    anchor: int | None = ANCHOR,
+    reuse: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per series, method, origin and forecast day (`POINT_COLUMNS`), from a long
     `unique_id / ds / y` frame of daily series; `bimo` is fitted to the last `training_days`
-    days before each origin, as the production forecast is."""
+    days before each origin, as the production forecast is. An origin whose `inputs`
+    fingerprint matches rows of `reuse` (an earlier run's points) takes those rows instead of
+    being fitted again: the same days and parameters give the same points."""
     df = series.select("unique_id", "ds", "y").sort("unique_id", "ds")
     if df.is_empty():
         return pl.DataFrame(schema=_point_schema())
+    params = (horizon, season, training_days)
     parts = []
-    for cutoff in origins(df["ds"].max(), horizon=horizon, n=n_origins, step=step):
-        train = df.filter(pl.col("ds") <= cutoff)
-        # A window that never changed week on week (e.g. always $0) has no MASE scale: unscored.
-        scale = _scale(train, season).filter(pl.col("scale") > 0)
-        train = train.filter(
-            (pl.len().over("unique_id") >= season) & pl.col("unique_id").is_in(scale["unique_id"])
-        )
-        if train.is_empty():
+    for cutoff in origins(df["ds"].max(), horizon=horizon, n=n_origins, step=step, anchor=anchor):
+        seen = df.filter(pl.col("ds") <= cutoff + timedelta(days=horizon))
+        key = inputs_fingerprint(seen, cutoff, params)
+        earlier = _reused(reuse, cutoff, key)
+        if earlier is not None:
+            parts.append(earlier)
             continue
-        actual = df.filter(pl.col("ds").is_between(cutoff + timedelta(days=1),
-                                                   cutoff + timedelta(days=horizon)))  # fmt: skip
-        for method, fc in (
-            (
-                "bimo",
-                forecast_long(
-                    train,
-                    horizon=horizon,
-                    seasons=(season,),
-                    n_jobs=n_jobs,
-                    max_points=training_days,
-                ),
-            ),
-            ("seasonal_naive", seasonal_naive(train, horizon, season, n_jobs)),
-            ("linear_trend_20pct", linear_trend(train, horizon)),
-        ):
-            parts.append(
-                fc.join(actual, on=["unique_id", "ds"])
-                .join(scale, on="unique_id")
-                .with_columns(
-                    *[pl.col(c).clip(lower_bound=0.0) for c in ("forecast", *INTERVAL_COLUMNS)],
-                    method=pl.lit(method),
-                    cutoff=pl.lit(cutoff, pl.Date),
-                )
-                .select(POINT_COLUMNS)
-            )
+        parts.extend(_origin_points(seen, cutoff, horizon, season, n_jobs, training_days, key))
     return pl.concat(parts) if parts else pl.DataFrame(schema=_point_schema())
 
 
-def metrics(points: pl.DataFrame) -> pl.DataFrame:
-    """Accuracy per series and method from `backtest_points` rows (definitions above)."""
-    err = pl.col("forecast") - pl.col("y")
+def _origin_points(
+    seen: pl.DataFrame,
+    cutoff: date,
+    horizon: int,
+    season: int,
+    n_jobs: int,
+    training_days: int | None,
+    key: str,
+) -> list[pl.DataFrame]:
+    """Every method's points at one origin, from the days up to the end of its horizon."""
+    train = seen.filter(pl.col("ds") <= cutoff)
+    # A window that never changed week on week (e.g. always $0) has no MASE scale: unscored.
+    scale = _scale(train, season).filter(pl.col("scale") > 0)
+    train = train.filter(
+        (pl.len().over("unique_id") >= season) & pl.col("unique_id").is_in(scale["unique_id"])
+    )
+    if train.is_empty():
+        return []
+    actual = seen.filter(pl.col("ds") > cutoff)
+    bimo = forecast_long(
+        train, horizon=horizon, seasons=(season,), n_jobs=n_jobs, max_points=training_days
+    )
+    return [
+        fc.join(actual, on=["unique_id", "ds"])
+        .join(scale, on="unique_id")
+        .with_columns(
+            *[pl.col(c).clip(lower_bound=0.0) for c in ("forecast", *INTERVAL_COLUMNS)],
+            method=pl.lit(method),
+            cutoff=pl.lit(cutoff, pl.Date),
+            inputs=pl.lit(key),
+        )
+        .select(POINT_COLUMNS)
+        for method, fc in (
+            ("bimo", bimo),
+            ("seasonal_naive", seasonal_naive(train, horizon, season, n_jobs)),
+            ("linear_trend_20pct", linear_trend(train, horizon)),
+        )
+    ]
 
-    per_origin = points.group_by("unique_id", "method", "cutoff").agg(
+
+def inputs_fingerprint(seen: pl.DataFrame, cutoff: date, params: tuple) -> str:
+    """A hash of what one origin's points depend on: the days it saw (training and actuals, a
+    `unique_id / ds / y` frame sorted by series and day), the origin, the parameters, and the
+    code of the models (this module, `forecast.py`, statsforecast's version)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(repr((cutoff.isoformat(), params, version("statsforecast"))).encode())
+    for path in _CODE:
+        h.update(path.read_bytes())
+    runs = seen.group_by("unique_id", maintain_order=True).len()
+    h.update("\x1f".join(f"{u}\x1e{n}" for u, n in runs.iter_rows()).encode())
+    h.update(seen["ds"].cast(pl.Int32).to_numpy().tobytes())
+    h.update(seen["y"].cast(pl.Float64).fill_null(float("nan")).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _reused(reuse: pl.DataFrame | None, cutoff: date, key: str) -> pl.DataFrame | None:
+    """An earlier run's points for this origin, if they were made from the same inputs."""
+    if reuse is None or reuse.is_empty() or "inputs" not in reuse.columns:
+        return None
+    rows = reuse.filter((pl.col("cutoff") == cutoff) & (pl.col("inputs") == key))
+    return rows.select(POINT_COLUMNS).cast(_point_schema()) if rows.height else None
+
+
+def metrics(points: pl.DataFrame) -> pl.DataFrame:
+    """Accuracy per series and method from `backtest_points` rows (definitions above). The sums
+    run in one order (series, method, origin, day) whatever the order of the rows, so points
+    reused from a stored table give the same floats as points just fitted."""
+    err = pl.col("forecast") - pl.col("y")
+    points = points.sort("unique_id", "method", "cutoff", "ds")
+    per_origin = points.group_by("unique_id", "method", "cutoff", maintain_order=True).agg(
         pl.col("model_name").first(),
         mase=pl.when(pl.col("scale").first() > 0)
         .then(err.abs().mean() / pl.col("scale").first())
@@ -121,7 +185,7 @@ def metrics(points: pl.DataFrame) -> pl.DataFrame:
         **{f"total_in_{lv}": _total_inside(lv) for lv in (80, 95)},
     )
     ratio = pl.when(pl.col("abs_y").sum() > 0).then(pl.col("abs_y").sum()).otherwise(None)
-    per_series = per_origin.group_by("unique_id", "method").agg(
+    per_series = per_origin.group_by("unique_id", "method", maintain_order=True).agg(
         model_name=pl.col("model_name").unique().sort().str.join(","),
         n_origins=pl.len().cast(pl.Int32),
         first_origin=pl.col("cutoff").min(),
@@ -253,5 +317,5 @@ def _point_schema() -> dict:
     return {
         "unique_id": pl.String, "method": pl.String, "model_name": pl.String,
         "cutoff": pl.Date, "ds": pl.Date, "y": pl.Float64, "forecast": pl.Float64,
-        **dict.fromkeys(INTERVAL_COLUMNS, pl.Float64), "scale": pl.Float64,
+        **dict.fromkeys(INTERVAL_COLUMNS, pl.Float64), "scale": pl.Float64, "inputs": pl.String,
     }  # fmt: skip

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 import duckdb
 import polars as pl
@@ -18,6 +19,7 @@ from bimo.analytics.series import daily_cost_series, last_complete_day
 from bimo.analytics.store import replace_table
 
 DESCRIPTORS = ["source_tag", "series_level", "series_key", "provider"]
+POINTS_TABLE = "forecast_backtest_points"  # the backtest's points, reused by the next run
 
 
 def compute_anomalies(
@@ -47,24 +49,36 @@ def compute_forecast(con: duckdb.DuckDBPyConnection, horizon: int = HORIZON) -> 
 def compute_projections(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """End-of-month and end-of-quarter projections from `analytics.cost_forecast` and the
     actuals it was trained on."""
-    exists = con.sql(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'analytics' and table_name = 'cost_forecast'"
-    ).fetchall()[0][0]
-    fc = con.sql("select * from analytics.cost_forecast").pl() if exists else pl.DataFrame()
+    fc = stored(con, "cost_forecast")
     if fc.is_empty():
         return project(pl.DataFrame(), fc)
     through = fc["trained_through"].max()
     return project(forecast_series(con, through), fc)
 
 
+class Backtest(NamedTuple):
+    accuracy: pl.DataFrame  # `analytics.forecast_accuracy`
+    points: pl.DataFrame  # `analytics.forecast_backtest_points`
+    origins: int  # origins in the points
+    reused: int  # of them, taken from the stored points (same inputs) rather than fitted
+
+
 def compute_accuracy(
     con: duckdb.DuckDBPyConnection, *, horizon: int = BACKTEST_HORIZON, **options
-) -> pl.DataFrame:
-    """Rolling-origin backtest metrics per series and method (`bimo.analytics.backtest`)."""
+) -> Backtest:
+    """Rolling-origin backtest metrics per series and method (`bimo.analytics.backtest`), and
+    its points; an origin whose inputs are unchanged since the stored points reuses them."""
     through = last_complete_day(con)
     series = forecast_series(con, through) if through else pl.DataFrame()
-    return accuracy_table(series, trained_through=through, horizon=horizon, **options)
+    if series.is_empty():
+        return Backtest(_empty_accuracy(), backtest_points(series), 0, 0)
+    before = stored(con, POINTS_TABLE)
+    points = backtest_points(series, horizon=horizon, reuse=before, **options)
+    keys = points.select("cutoff", "inputs").unique()
+    kept = before.select("cutoff", "inputs").unique() if "inputs" in before.columns else None
+    reused = keys.join(kept, on=["cutoff", "inputs"]).height if kept is not None else 0
+    accuracy = accuracy_from_points(series, points, trained_through=through, horizon=horizon)
+    return Backtest(accuracy, points, keys.height, reused)
 
 
 def accuracy_table(
@@ -74,7 +88,15 @@ def accuracy_table(
     """`analytics.forecast_accuracy` rows from a long frame of series with descriptors."""
     if series.is_empty():
         return _empty_accuracy()
-    scores = metrics(backtest_points(series, horizon=horizon, **options))
+    points = backtest_points(series, horizon=horizon, **options)
+    return accuracy_from_points(series, points, trained_through=trained_through, horizon=horizon)
+
+
+def accuracy_from_points(
+    series: pl.DataFrame, points: pl.DataFrame, *, trained_through: date | None, horizon: int
+) -> pl.DataFrame:
+    """`analytics.forecast_accuracy` rows from the backtest's points of `series`."""
+    scores = metrics(points)
     if scores.is_empty():
         return _empty_accuracy()
     descriptors = series.select("unique_id", *DESCRIPTORS).unique()
@@ -88,6 +110,16 @@ def accuracy_table(
         .select(_empty_accuracy().columns)
         .sort(*DESCRIPTORS[:3], "method")
     )
+
+
+def stored(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
+    """`analytics.<name>` as stored by an earlier run (an empty frame if there is none)."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'analytics' and table_name = ?",
+        [name],
+    ).fetchall()[0][0]
+    return con.sql(f"select * from analytics.{name}").pl() if exists else pl.DataFrame()
 
 
 def _empty_accuracy() -> pl.DataFrame:
