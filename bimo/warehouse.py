@@ -154,3 +154,14 @@ def read_connection(settings: Settings | None = None) -> duckdb.DuckDBPyConnecti
     # one file's header and the other's metadata ("No more data remaining in MetadataReader"):
     # opening again reads the new copy whole.
     return connect_with_retry(path, read_only=True, config=READ_CONFIG, reopens=OPEN_TRIES - 1)
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    """Whether `schema.name` exists in the warehouse `con` is connected to."""
+    return bool(
+        con.sql(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            params=[schema, name],
+        ).fetchall()[0][0]
+    )

@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 
 from bimo.alerts.config import Budget
+from bimo.warehouse import table_exists
 
 EPOCH = date(1970, 1, 1)
 RUN_RATE_DAYS = 7
@@ -143,11 +144,7 @@ def read_forecast(
 ) -> pl.DataFrame | None:
     """Forecast rows (`forecast_date`, `series_key`, `forecast`) for the scope, or None."""
     keys = forecast_keys(budget)
-    exists = con.sql(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'analytics' and table_name = 'cost_forecast'"
-    ).fetchall()[0][0]
-    if keys is None or not exists:
+    if keys is None or not table_exists(con, "analytics", "cost_forecast"):
         return None
     level, series = keys
     return con.sql(

@@ -21,6 +21,7 @@ import polars as pl
 
 from bimo.alerts.budgets import RECURRING, read_tag_extents
 from bimo.alerts.config import SEVERITIES, RuleSettings
+from bimo.warehouse import table_exists
 
 ALERT_SCHEMA = {
     "alert_id": pl.String,
@@ -221,16 +222,6 @@ def spike_alerts(
                 )
             )
     return out
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(
-        con.sql(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            params=[schema, name],
-        ).fetchall()[0][0]
-    )
 
 
 def build_alerts(

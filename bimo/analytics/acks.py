@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from bimo.settings import Settings
-from bimo.warehouse import read_connection, write_connection
+from bimo.warehouse import read_connection, table_exists, write_connection
 
 ACK_COLUMNS = {"ack_reason": pl.String, "acknowledged_at": pl.Datetime("us")}
 ACKS_DDL = """
@@ -36,16 +36,6 @@ class UnknownAnomalyError(LookupError):
     """No anomaly with that id in `analytics.cost_anomalies`."""
 
 
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'analytics' and table_name = ?",
-            [table],
-        ).fetchall()[0][0]
-    )
-
-
 def acknowledge(
     settings: Settings, anomaly_id: str, reason: str, *, now: datetime | None = None
 ) -> dict:
@@ -62,7 +52,7 @@ def acknowledge(
                 "from analytics.cost_anomalies where anomaly_id = ?",
                 [anomaly_id],
             ).fetchall()
-            if _exists(con, "cost_anomalies")
+            if table_exists(con, "analytics", "cost_anomalies")
             else []
         )
         if not found:
@@ -105,7 +95,7 @@ def with_status(con: duckdb.DuckDBPyConnection, anomalies: pl.DataFrame) -> pl.D
     empty = {"anomaly_id": pl.String, "reason": pl.String, "acknowledged_at": pl.Datetime("us")}
     acks = (
         con.sql("select anomaly_id, reason, acknowledged_at from analytics.anomaly_acks").pl()
-        if _exists(con, "anomaly_acks")
+        if table_exists(con, "analytics", "anomaly_acks")
         else pl.DataFrame(schema=empty)
     )
     acks = acks.select(
@@ -130,7 +120,7 @@ def list_anomalies(settings: Settings, *, status: str | None = None) -> pl.DataF
     if con is None:
         return pl.DataFrame()
     try:
-        if not _exists(con, "cost_anomalies"):
+        if not table_exists(con, "analytics", "cost_anomalies"):
             return pl.DataFrame()
         where = "where status = ?" if status else ""
         return con.sql(

@@ -34,6 +34,7 @@ Metrics per series and method (`metrics`), over every origin and horizon day:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import date, timedelta
 from importlib.metadata import version
@@ -51,7 +52,7 @@ LINEAR_BAND = 0.2
 POINT_COLUMNS = ["unique_id", "method", "model_name", "cutoff", "ds", "y", "forecast",
                  *INTERVAL_COLUMNS, "scale", "inputs"]  # fmt: skip
 # What a backtest's numbers depend on besides the data: the code of the models and of this module.
-_CODE = [Path(__file__), Path(__file__).with_name("forecast.py")]
+_CODE = (Path(__file__), Path(__file__).with_name("forecast.py"))
 
 
 def origins(
@@ -148,14 +149,22 @@ def inputs_fingerprint(seen: pl.DataFrame, cutoff: date, params: tuple) -> str:
     `unique_id / ds / y` frame sorted by series and day), the origin, the parameters, and the
     code of the models (this module, `forecast.py`, statsforecast's version)."""
     h = hashlib.blake2b(digest_size=16)
-    h.update(repr((cutoff.isoformat(), params, version("statsforecast"))).encode())
-    for path in _CODE:
-        h.update(path.read_bytes())
+    h.update(repr((cutoff.isoformat(), params)).encode())
+    h.update(_code_hash())
     runs = seen.group_by("unique_id", maintain_order=True).len()
     h.update("\x1f".join(f"{u}\x1e{n}" for u, n in runs.iter_rows()).encode())
     h.update(seen["ds"].cast(pl.Int32).to_numpy().tobytes())
     h.update(seen["y"].cast(pl.Float64).fill_null(float("nan")).to_numpy().tobytes())
     return h.hexdigest()
+
+
+@functools.cache
+def _code_hash() -> bytes:
+    """The models' code and statsforecast's version, read once per process."""
+    h = hashlib.blake2b(version("statsforecast").encode(), digest_size=16)
+    for path in _CODE:
+        h.update(path.read_bytes())
+    return h.digest()
 
 
 def _reused(reuse: pl.DataFrame | None, cutoff: date, key: str) -> pl.DataFrame | None:

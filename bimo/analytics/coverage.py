@@ -26,6 +26,8 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
+from bimo.warehouse import table_exists
+
 MAX_FEED_LAG_DAYS = 7
 
 
@@ -44,19 +46,9 @@ class Coverage:
         )
 
 
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
-    )
-
-
 def log_feeds(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """`source_tag, feed, last_day` per log format (request logs hold no holes)."""
-    if not _exists(con, "marts", "fct_llm_requests"):
+    if not table_exists(con, "marts", "fct_llm_requests"):
         return pl.DataFrame(schema={"source_tag": pl.String, "feed": pl.String, "day": pl.Date})
     rows = con.sql(
         "select source_tag, 'log:' || source_format as feed, "
@@ -76,10 +68,11 @@ def billing_feed_days(con: duckdb.DuckDBPyConnection, settle: timedelta) -> pl.D
     """`source_tag, feed, day` for every day a stored billing delivery covers completely."""
     settle_us = int(settle / timedelta(microseconds=1))
     parts = []
-    if _exists(con, "raw_billing", "line_items") and _exists(con, "marts", "fct_cost_line_items"):
+    billed = table_exists(con, "raw_billing", "line_items")
+    if billed and table_exists(con, "marts", "fct_cost_line_items"):
         api_sources = (
             "select distinct source_system from raw_billing.api_coverage"
-            if _exists(con, "raw_billing", "api_coverage")
+            if table_exists(con, "raw_billing", "api_coverage")
             else "select null::varchar as source_system where false"
         )
         parts.append(
@@ -118,7 +111,7 @@ def billing_feed_days(con: duckdb.DuckDBPyConnection, settle: timedelta) -> pl.D
         ("raw_saas", "github_billing_usage", "usage_date"),
     ]
     for schema, table, day in day_keyed:
-        if _exists(con, schema, table):
+        if table_exists(con, schema, table):
             parts.append(
                 f"""
                 select 'billing' as source_tag,
@@ -173,7 +166,7 @@ def tag_coverage(
 
 
 def _unfed_tags(con: duckdb.DuckDBPyConnection, fed: set[str]) -> dict[str, date]:
-    if not _exists(con, "marts", "fct_daily_cost"):
+    if not table_exists(con, "marts", "fct_daily_cost"):
         return {}
     rows = con.sql(
         "select source_tag, max(charge_date) from marts.fct_daily_cost "

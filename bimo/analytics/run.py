@@ -17,6 +17,7 @@ from bimo.analytics.forecast import HORIZON, forecast
 from bimo.analytics.projections import days_to_quarter_end, project
 from bimo.analytics.series import daily_cost_series, last_complete_day
 from bimo.analytics.store import replace_table
+from bimo.warehouse import table_exists
 
 DESCRIPTORS = ["source_tag", "series_level", "series_key", "provider"]
 POINTS_TABLE = "forecast_backtest_points"  # the backtest's points, reused by the next run
@@ -114,12 +115,9 @@ def accuracy_from_points(
 
 def stored(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
     """`analytics.<name>` as stored by an earlier run (an empty frame if there is none)."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'analytics' and table_name = ?",
-        [name],
-    ).fetchall()[0][0]
-    return con.sql(f"select * from analytics.{name}").pl() if exists else pl.DataFrame()
+    if not table_exists(con, "analytics", name):
+        return pl.DataFrame()
+    return con.sql(f"select * from analytics.{name}").pl()
 
 
 def _empty_accuracy() -> pl.DataFrame:
