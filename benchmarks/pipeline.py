@@ -325,28 +325,6 @@ def analytics(work: str) -> dict:
     return {"steps": steps, "rows": rows}
 
 
-def forget_day(work: str, day: str) -> dict:
-    """Delete the rows a day's log files put in the raw tables (set-up, not timed): the
-    increment then adds a day the warehouse has not seen, even after an interrupted run."""
-    from bimo.warehouse import connect_with_retry, writer_lock
-    from ingestion.formats import FORMATS
-    from ingestion.source import DATASET
-
-    settings = settings_for(Path(work))
-    deleted = 0
-    with writer_lock(settings):
-        con = connect_with_retry(settings.warehouse)
-        try:
-            for module in FORMATS.values():
-                table = f'{DATASET}."{module.TABLE}"'
-                deleted += con.execute(
-                    f"delete from {table} where _source_file like ?", [f"%{day}%"]
-                ).fetchone()[0]
-        finally:
-            con.close()
-    return {"deleted": deleted}
-
-
 def publish(work: str) -> dict:
     """Publish the read copy the dashboard opens; the warehouse's size on disk."""
     from bimo.warehouse import publish_snapshot

@@ -92,6 +92,8 @@ def summarise_increment(increments: list[dict]) -> dict:
     }
     totals = [sum(inc[s]["process_s"] for s in names) for inc in increments]
     rows = increments[0]["load logs"]["result"]["rows"]
+    analytics = [inc["analytics"]["result"]["rows"] for inc in increments]
+    reused = [counts.get("backtest_origins_reused") for counts in analytics]
     return {
         "n": len(increments),
         "new_rows_first_run": rows,
@@ -100,6 +102,8 @@ def summarise_increment(increments: list[dict]) -> dict:
         "total_runs": [round(t, 2) for t in totals],
         "peak_rss_mb": max(s["peak_rss_mb"] for s in stages.values()),
         "dbt_layers": _median_layers([inc["dbt build"]["result"] for inc in increments]),
+        # the fewest stored origins any run's backtest reused (None: not recorded)
+        "backtest_origins_reused": None if None in reused else min(reused),
     }
 
 

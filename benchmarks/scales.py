@@ -18,7 +18,7 @@ from time import monotonic
 
 from harness import load_average, peak_rss_mb, run_task
 from pipeline import LOG_SOURCES
-from scale_summary import NATIVE, summarise_scale
+from scale_summary import NATIVE, summarise_increment, summarise_scale
 
 END = date(2026, 10, 31)  # the increment day; fixed so every run generates the same bytes
 # A daily run finds dbt's partial-parse cache as the day before's run left it (its window), so
@@ -212,7 +212,7 @@ def run_scale(
     last = run
     state = _state(last)
     if increments and not state["increments"]:  # the day is new even if a run was cut short
-        run_task("pipeline:forget_day", work=str(last), day=END.isoformat())
+        run_task("setup_tasks:forget_day", work=str(last), day=END.isoformat())
     for k in range(len(state["increments"]), increments):
         if out_of_budget():
             return None
@@ -223,6 +223,17 @@ def run_scale(
             for name, task, kwargs in increment_plan(last, root / "landing", target)
         }
         state["increments"].append(stages)
+        _save(last, state)
+    if increments and "origin_day" not in state:  # the day in seven the backtest fits an origin
+        if out_of_budget():
+            return None
+        log(f"  {scale.name}: the increment on the day its backtest's newest origin is new")
+        run_task("setup_tasks:forget_newest_origin", work=str(last))
+        run_task("pipeline:dbt_parse", work=str(last), target=str(target), window=DAY_BEFORE)
+        state["origin_day"] = {
+            name: timed(task, **kwargs) | {"load_average": load_average()}
+            for name, task, kwargs in increment_plan(last, root / "landing", target)
+        }
         _save(last, state)
     if window_load and "window_load" not in state:
         if out_of_budget():
@@ -251,6 +262,8 @@ def run_scale(
         ) | {"load_average": load_average()}
         _save(last, state)
     out = summarise_scale(scale, runs, state["increments"], last) | {"invocations": invocations}
+    if "origin_day" in state:  # n=1
+        out["origin_day"] = summarise_increment([state["origin_day"]])
     for key in ("window_load", "dagster_first", "dagster_day"):  # single runs (n=1)
         if key in state:
             run = state[key]

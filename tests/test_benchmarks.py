@@ -16,6 +16,7 @@ from harness import percentile  # noqa: E402
 from pipeline import LOG_SOURCES, file_day, generate_data, in_days, layer_times  # noqa: E402
 from report import _scales as scales_section  # noqa: E402
 from report import render  # noqa: E402
+from setup_tasks import forget_newest_origin  # noqa: E402
 
 SECTIONS = ("ingestion", "scales", "dashboard", "profile", "forecast")
 HEADINGS = (
@@ -111,6 +112,23 @@ def test_gzipped_landing_holds_the_same_records_with_the_same_file_times(tmp_pat
             assert list(iter_records(gz)) == list(iter_records(f))
 
 
+def test_forgetting_the_newest_origin_deletes_its_points_only(tmp_path):
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("create schema analytics")
+    con.execute(
+        "create table analytics.forecast_backtest_points as select cutoff::date as cutoff, d "
+        "from (values ('2026-09-06', 1), ('2026-09-13', 2), ('2026-09-27', 3), "
+        "('2026-09-27', 4)) t(cutoff, d)"
+    )
+    con.close()
+    assert forget_newest_origin(str(tmp_path)) == {"deleted": 2}
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    left = con.sql("select d from analytics.forecast_backtest_points order by d").fetchall()
+    assert left == [(1,), (2,)]
+
+
 def test_results_page_says_how_a_scale_was_stored_and_what_it_left_out():
     stage = {"seconds": 1.0, "process_s": 1.0, "peak_rss_mb": 10.0, "load_average": [0.1]}
     scale = {
@@ -179,6 +197,9 @@ def test_tiny_benchmark_writes_every_section(tmp_path):
     scale = results["scales"]["XS"]
     assert scale["history_requests"] > 0 and scale["increment"]["new_rows_first_run"] > 0
     assert {"dbt build", "analytics", "publish"} <= set(scale["stages"])
+    # the day in seven the backtest fits its newest origin, taken once more after the increments
+    assert scale["origin_day"]["n"] == 1 and scale["origin_day"]["stages"]["analytics"]["seconds"]
+    assert scale["increment"]["backtest_origins_reused"] is not None
     assert scale["dbt_layers"]["marts"]["nodes"] > 0
     for run in ("dagster_first", "dagster_day"):
         assert {"gateway_logs", "saas", "bimo_dbt_assets"} <= set(scale[run]["result"]["steps"])
@@ -190,4 +211,5 @@ def test_tiny_benchmark_writes_every_section(tmp_path):
     page = out.with_suffix(".md").read_text()
     assert all(h in page for h in HEADINGS), page[:2000]
     assert "The same day through the Dagster daily job in one process" in page
+    assert "| XS, origin day | 14 | same day | 1 |" in page
     assert results["ingestion"]["command"].startswith(".venv/bin/python benchmarks/bench.py")
