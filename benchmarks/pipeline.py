@@ -313,6 +313,7 @@ def analytics(work: str) -> dict:
             run.store(con, run.POINTS_TABLE, backtest.points)
             run.store(con, "forecast_accuracy", backtest.accuracy)
             rows["backtest_origins_reused"] = backtest.reused
+            rows["backtest_origins"] = backtest.origins
             frame = timed("insights", lambda: compute_insights(con))
             store_insights(con, frame)
             config = load_budgets(settings=settings)

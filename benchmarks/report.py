@@ -257,8 +257,9 @@ def _increment(res: dict) -> list[str]:
         "parse cache is left as the day before's run leaves it (a parse of that day's window, "
         "not timed), as on a new day (the window's days are read when the models run, so a "
         "new day re-parses nothing: docs/benchmarks.md, item 15). The day is in the same week "
-        "as the history's last day, so the backtest reuses its 4 stored origins (*origins "
-        "reused*, docs/forecasting.md); on one day in seven its newest origin is new and is "
+        "as the history's last day, so the backtest reuses every stored origin (*origins "
+        "reused*: 4 by default, docs/forecasting.md); on one day in seven its newest origin is "
+        "new and is "
         "fitted. *origin day* rows take that day: the same increment once more (n=1) after the "
         "newest origin's stored points are deleted (not timed).",
         "",
@@ -267,11 +268,16 @@ def _increment(res: dict) -> list[str]:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in scales.items():
-        for label, inc in ((name, r["increment"]), (f"{name}, origin day", r.get("origin_day"))):
+        daily = r["increment"]
+        for label, inc, new in (
+            (name, daily, f"{daily['new_rows_first_run']:,}"),
+            (f"{name}, origin day", r.get("origin_day"), "same day"),
+        ):
             if not inc:
                 continue
-            st, reused = inc["stages"], inc.get("backtest_origins_reused")
-            new = "same day" if inc is r.get("origin_day") else f"{inc['new_rows_first_run']:,}"
+            st, reused, of = inc["stages"], inc.get("backtest_origins_reused"), ""
+            if inc.get("backtest_origins") is not None:
+                of = f" of {inc['backtest_origins']}"
             lines.append(
                 f"| {label} | {r['days']} | {new} | {inc['n']} | "
                 + " | ".join(
@@ -279,7 +285,7 @@ def _increment(res: dict) -> list[str]:
                     for s in ("load logs", "load saas", "dbt build", "analytics", "publish")
                 )
                 + f" | **{_f(inc['total_s'], 1)}** | {_f(inc['peak_rss_mb'])} | "
-                + ("—" if reused is None else f"{reused} of 4")
+                + ("—" if reused is None else f"{reused}{of}")
                 + " |"
             )
     lines.append("")

@@ -94,6 +94,7 @@ def summarise_increment(increments: list[dict]) -> dict:
     rows = increments[0]["load logs"]["result"]["rows"]
     analytics = [inc["analytics"]["result"]["rows"] for inc in increments]
     reused = [counts.get("backtest_origins_reused") for counts in analytics]
+    origins = {counts.get("backtest_origins") for counts in analytics}
     return {
         "n": len(increments),
         "new_rows_first_run": rows,
@@ -102,8 +103,9 @@ def summarise_increment(increments: list[dict]) -> dict:
         "total_runs": [round(t, 2) for t in totals],
         "peak_rss_mb": max(s["peak_rss_mb"] for s in stages.values()),
         "dbt_layers": _median_layers([inc["dbt build"]["result"] for inc in increments]),
-        # the fewest stored origins any run's backtest reused (None: not recorded)
+        # the fewest stored origins any run's backtest reused, of how many (None: not recorded)
         "backtest_origins_reused": None if None in reused else min(reused),
+        "backtest_origins": origins.pop() if len(origins) == 1 else None,
     }
 
 
