@@ -211,29 +211,29 @@ def run_scale(
             shutil.rmtree(run)  # every run starts from an empty warehouse at the same path
     last = run
     state = _state(last)
+
+    def increment() -> dict:
+        """One day's stages, timed, after a parse of the day before's window (not timed)."""
+        run_task("pipeline:dbt_parse", work=str(last), target=str(target), window=DAY_BEFORE)
+        return {
+            name: timed(task, **kwargs) | {"load_average": load_average()}
+            for name, task, kwargs in increment_plan(last, root / "landing", target)
+        }
+
     if increments and not state["increments"]:  # the day is new even if a run was cut short
         run_task("setup_tasks:forget_day", work=str(last), day=END.isoformat())
     for k in range(len(state["increments"]), increments):
         if out_of_budget():
             return None
         log(f"  {scale.name} increment {k + 1}/{increments} (load average {load_average()})")
-        run_task("pipeline:dbt_parse", work=str(last), target=str(target), window=DAY_BEFORE)
-        stages = {
-            name: timed(task, **kwargs) | {"load_average": load_average()}
-            for name, task, kwargs in increment_plan(last, root / "landing", target)
-        }
-        state["increments"].append(stages)
+        state["increments"].append(increment())
         _save(last, state)
     if increments and "origin_day" not in state:  # the day in seven the backtest fits an origin
         if out_of_budget():
             return None
         log(f"  {scale.name}: the increment on the day its backtest's newest origin is new")
         run_task("setup_tasks:forget_newest_origin", work=str(last))
-        run_task("pipeline:dbt_parse", work=str(last), target=str(target), window=DAY_BEFORE)
-        state["origin_day"] = {
-            name: timed(task, **kwargs) | {"load_average": load_average()}
-            for name, task, kwargs in increment_plan(last, root / "landing", target)
-        }
+        state["origin_day"] = increment()
         _save(last, state)
     if window_load and "window_load" not in state:
         if out_of_budget():
