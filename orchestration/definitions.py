@@ -32,6 +32,14 @@ ASSETS = [
     insights,
 ]
 
+# Every run executes its steps in its one process, as `bimo run` does. Dagster's default for a
+# run the daemon or the UI launches is a process per step, and each step's process imports
+# these definitions again (dagster-dbt, dlt and the rest): a day at S took 101 s that way
+# against 23 s in one process (docs/benchmarks.md, item 18). Steps that write the warehouse
+# run one at a time anyway (the `warehouse_writer` pool), so separate processes ran nothing
+# in parallel; dbt and the parse workers still run in their own processes. A run whose process
+# dies is marked failed, and its pool slot freed, by the next tick of the hourly gateway
+# schedule or the landing sensor, or `bimo run` (`orchestration.run.reap_dead_runs`).
 defs = dg.Definitions(
     assets=[*ASSETS, read_copy_asset(ASSETS)],
     asset_checks=[reconciliation_variance, *ASSET_CHECKS],
@@ -39,4 +47,5 @@ defs = dg.Definitions(
     schedules=SCHEDULES,
     sensors=[alert_delivery_sensor, *SENSORS],
     resources={"dlt": DagsterDltResource(), "dbt": dbt_resource()},
+    executor=dg.in_process_executor,
 )

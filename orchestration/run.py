@@ -83,20 +83,70 @@ def _execute(
 
 
 def reap_dead_runs(instance: dg.DagsterInstance) -> list[str]:
-    """Mark failed the unfinished runs this host executed in a process that no longer exists,
-    and free the concurrency slots they hold; returns their run ids."""
+    """Mark failed the unfinished runs whose process on this host no longer exists, and free the
+    concurrency slots they hold; returns their run ids. A `bimo run` names its process in the
+    run's tags; a run the daemon or the UI launched names it in the engine event its process
+    reports first (`Started process for run (pid: …)`), judged only when runs are launched as
+    local processes (Dagster's default run launcher) and the process started before that event
+    (a later one reuses the pid)."""
     host, reaped = socket.gethostname(), []
-    records = instance.get_run_records(dg.RunsFilter(statuses=UNFINISHED, tags={RUN_HOST: host}))
-    for record in records:
+    for record in instance.get_run_records(dg.RunsFilter(statuses=UNFINISHED)):
         run = record.dagster_run
-        recorded = run.tags.get(RUN_PROCESS, "")
-        if not recorded or process_id(int(recorded.split(":")[0])) == recorded:
-            continue  # still running (or not ours to judge)
-        instance.report_run_failed(run, f"process {recorded} on {host} ended without finishing it")
+        gone = ended_process(instance, run, host)
+        if gone is None:
+            continue  # still running, not started yet, or not ours to judge
+        instance.report_run_failed(run, f"{gone} ended without finishing it")
         if instance.event_log_storage.supports_global_concurrency_limits:
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         reaped.append(run.run_id)
     return reaped
+
+
+def ended_process(instance: dg.DagsterInstance, run: dg.DagsterRun, host: str) -> str | None:
+    """The run's process, named, when it has ended; None while it runs or cannot be judged."""
+    recorded = run.tags.get(RUN_PROCESS, "")
+    if recorded:
+        if run.tags.get(RUN_HOST) != host or process_id(int(recorded.split(":")[0])) == recorded:
+            return None
+        return f"process {recorded} on {host}"
+    if not isinstance(instance.run_launcher, dg.DefaultRunLauncher):
+        return None  # its runs may live on other hosts
+    worker = worker_process(instance, run.run_id)
+    if worker is None:
+        return None
+    pid, reported_at = worker
+    started = process_start(pid)
+    if started is not None and started <= reported_at + 2:  # /proc/stat's boot time: whole s
+        return None
+    return f"process {pid} on {host}"
+
+
+def worker_process(instance: dg.DagsterInstance, run_id: str) -> tuple[int, float] | None:
+    """The pid the run's process reported first, and when it reported it (epoch seconds)."""
+    records = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ENGINE_EVENT, limit=20
+    ).records
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        data = event.engine_event_data if event else None
+        pid = data.metadata.get("pid") if data else None
+        if pid is not None:
+            return int(pid.value), record.event_log_entry.timestamp
+    return None
+
+
+def process_start(pid: int) -> float | None:
+    """When the live process `pid` started (epoch seconds); None when there is none. Without
+    /proc (macOS) a live pid counts as started at the epoch: judged alive."""
+    recorded = process_id(pid)
+    if not recorded:
+        return None
+    ticks = recorded.split(":")[1]
+    if not ticks:
+        return 0.0
+    stat = Path("/proc/stat").read_text()
+    boot = float(next(line.split()[1] for line in stat.splitlines() if line.startswith("btime")))
+    return boot + int(ticks) / os.sysconf("SC_CLK_TCK")
 
 
 def process_id(pid: int) -> str:

@@ -62,7 +62,11 @@ marts_job = dg.define_asset_job(
 def active_run(
     context: dg.ScheduleEvaluationContext | dg.SensorEvaluationContext, job_name: str
 ) -> str | None:
-    """The id of a queued or running run of `job_name`, if any."""
+    """The id of a queued or running run of `job_name`, if any. Runs whose process died are
+    marked failed first (and their pool slots freed), or a tick would wait on them forever."""
+    from orchestration.run import reap_dead_runs
+
+    reap_dead_runs(context.instance)
     runs = context.instance.get_run_records(
         dg.RunsFilter(
             job_name=job_name,

@@ -70,7 +70,9 @@ RESTATEMENTS = ("billing_redelivery", "api_day_repulled", "late_gateway_logs")
 # `dlt_copy_unrecorded`: killed after dlt committed a copy into the staging table and before it
 # recorded that: the resumed load copies that file again.
 CRASH_STAGES = ("dlt_load", "dlt_copy_unrecorded", "dbt_build", "analytics")
-DAGSTER_CRASHES = ("bimo_run_holding_the_writer_slot",)  # `bimo run` killed mid-step
+# `bimo run` killed mid-step; a run launched as the daemon and the UI launch one (the job's own
+# executor, `launch_daily`) killed mid-step
+DAGSTER_CRASHES = ("bimo_run_holding_the_writer_slot", "launched_run_holding_the_writer_slot")
 CONCURRENCY = ("readers_during_write", "writers_started_together")
 SCENARIOS = {
     "idempotency": len(SOURCE_KINDS) + len(IDEMPOTENCY_PATHS),
@@ -356,3 +358,25 @@ def wait_for(check: Callable[[], object], proc, *, what: str, timeout_s: float =
             raise AssertionError(f"exited {proc.returncode} before {what}:\n{out[-3000:]}")
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def daily_job():
+    """The daily job, rebuilt from its module in whichever process runs it (`launch_daily`)."""
+    from orchestration.definitions import defs
+
+    return defs.resolve_job_def("bimo_daily")
+
+
+def launch_daily(day: str) -> None:
+    """Run the daily job for `day` as Dagster's run worker does for a run the daemon or the UI
+    launched: the job rebuilt from its module, with the executor its definitions give it (not
+    `execute_in_process`, which is always in one process)."""
+    import dagster as dg
+
+    from orchestration.run import PARTITION_RANGE_END, PARTITION_RANGE_START
+
+    tags = {PARTITION_RANGE_START: day, PARTITION_RANGE_END: day}
+    result = dg.execute_job(
+        dg.reconstructable(daily_job), dg.DagsterInstance.get(), tags=tags, raise_on_error=False
+    )
+    sys.exit(0 if result.success else 1)

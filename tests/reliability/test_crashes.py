@@ -6,8 +6,9 @@ step runs on the warehouse that change produced. The process group (bimo and its
 killed at a point it demonstrably reached; then the same run again completes, and the marts (and
 analytics) equal a clean load of the final data. All along, readers of the published copy see
 October's totals either as before the change or as after it, never a partial billing period.
-Last, `bimo run` killed while one of its steps holds the Dagster `warehouse_writer` pool slot:
-the next `bimo run` must not wait for that slot forever.
+Last, `bimo run`, and a run launched as the Dagster daemon and UI launch one, killed while one of
+its steps holds the Dagster `warehouse_writer` pool slot: the next `bimo run` must not wait for
+that slot forever.
 """
 
 from __future__ import annotations
@@ -169,9 +170,11 @@ def test_killed_bimo_run_does_not_block_the_next_one(crash, baseline, landing, t
         "--warehouse",
         str(settings.warehouse),
     ]
+    launched = [sys.executable, "-c", f"from tests.reliability import support; "
+                f"support.launch_daily({day!r})"]  # fmt: skip
     first = subprocess.Popen(
-        args, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
+        args if crash.startswith("bimo_run") else launched, cwd=PROJECT_ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     instance = dg.DagsterInstance.from_config(str(home))
     try:

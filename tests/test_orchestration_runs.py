@@ -1,0 +1,106 @@
+"""How runs execute: every job's steps in the run's one process, and a run whose process died is
+marked failed (its `warehouse_writer` slot freed) instead of holding back every later run."""
+
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+import dagster as dg
+import pytest
+from dagster._core.events import EngineEventData
+
+from orchestration.definitions import defs
+from orchestration.defs import automation
+from orchestration.run import process_start, reap_dead_runs
+
+POOL = "warehouse_writer"
+
+
+def test_every_job_runs_its_steps_in_one_process():
+    jobs = [defs.resolve_job_def(job.name) for job in automation.JOBS]
+    assert {job.executor_def.name for job in jobs} == {dg.in_process_executor.name}
+
+
+def _ended_pid() -> int:
+    """The pid of a process that has run and ended."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _started_run(instance, run_id: str, pid: int, job: str = "bimo_gateway") -> dg.DagsterRun:
+    """A run as the daemon's run worker leaves it: started, its process's pid reported, a step
+    holding the writer slot."""
+    run = instance.add_run(
+        dg.DagsterRun(job_name=job, run_id=run_id, status=dg.DagsterRunStatus.STARTED)
+    )
+    instance.report_engine_event(
+        f"Started process for run (pid: {pid}).", run, EngineEventData.in_process(pid)
+    )
+    instance.event_log_storage.claim_concurrency_slot(POOL, run_id, "gateway_logs")
+    return run
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as instance:
+        instance.event_log_storage.set_concurrency_slots(POOL, 2)  # both runs can hold one
+        yield instance
+
+
+def _slot_holders(instance) -> set[str]:
+    info = instance.event_log_storage.get_concurrency_info(POOL)
+    return {slot.run_id for slot in info.claimed_slots}
+
+
+def test_a_run_whose_process_ended_is_marked_failed_and_frees_its_slot(instance):
+    _started_run(instance, "dead", _ended_pid())
+    _started_run(instance, "alive", os.getpid())  # this process: started before its event
+    assert _slot_holders(instance) == {"dead", "alive"}
+
+    assert reap_dead_runs(instance) == ["dead"]
+    assert instance.get_run_by_id("dead").status == dg.DagsterRunStatus.FAILURE
+    assert instance.get_run_by_id("alive").status == dg.DagsterRunStatus.STARTED
+    assert _slot_holders(instance) == {"alive"}
+    assert reap_dead_runs(instance) == []  # judged once
+
+
+def test_a_run_not_yet_started_is_left_alone(instance):
+    instance.add_run(
+        dg.DagsterRun(job_name="bimo_daily", run_id="new", status=dg.DagsterRunStatus.STARTING)
+    )  # no process reported yet: the launcher's own start timeout covers it
+    assert reap_dead_runs(instance) == []
+    assert instance.get_run_by_id("new").status == dg.DagsterRunStatus.STARTING
+
+
+def test_a_reused_pid_is_told_from_the_runs_process():
+    before = time.time()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        started = process_start(child.pid)
+        # a run that reported this pid before the child existed would not be judged alive
+        assert started is not None and before - 2 <= started <= time.time() + 2
+    finally:
+        child.kill()
+        child.wait()
+    assert process_start(child.pid) is None
+    assert process_start(os.getpid()) < before
+
+
+def test_the_hourly_schedule_is_not_held_back_by_a_dead_run(instance):
+    when = datetime(2026, 11, 3, 9, 15, tzinfo=UTC)
+    _started_run(instance, "killed", _ended_pid())
+    result = automation.gateway_schedule(
+        dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
+    )
+    assert isinstance(result, dg.RunRequest) and result.partition_key == "2026-11-03"
+    assert instance.get_run_by_id("killed").status == dg.DagsterRunStatus.FAILURE
+    assert _slot_holders(instance) == set()
+
+    _started_run(instance, "running", os.getpid())  # a live run still makes the tick skip
+    skipped = automation.gateway_schedule(
+        dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
+    )
+    assert isinstance(skipped, dg.SkipReason) and "running" in skipped.skip_message
