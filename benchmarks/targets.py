@@ -168,7 +168,8 @@ def _increment(res: dict) -> list[dict]:
         if day:
             why += (
                 f". Through the Dagster daily job in one process (imports once, Dagster's "
-                f"bookkeeping on top), as `bimo run` does: {day['process_s']:.1f} s"
+                f"bookkeeping on top), as `bimo run`, the schedules and the UI run it: "
+                f"{day['process_s']:.1f} s"
             )
         rows.append(
             _row(

@@ -34,7 +34,7 @@ ASSETS = [
 
 # Every run executes its steps in its one process, as `bimo run` does. Dagster's default for a
 # run the daemon or the UI launches is a process per step, and each step's process imports
-# these definitions again (dagster-dbt, dlt and the rest): a day at S took 101 s that way
+# these definitions again (dagster-dbt, dlt and the rest): a day at S took 99 s that way
 # against 23 s in one process (docs/benchmarks.md, item 18). Steps that write the warehouse
 # run one at a time anyway (the `warehouse_writer` pool), so separate processes ran nothing
 # in parallel; dbt and the parse workers still run in their own processes. A run whose process

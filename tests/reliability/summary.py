@@ -23,8 +23,9 @@ ROWS = [  # (kind, modules, what every case asserts)
      "re-delivered billing month, re-pulled API day, late gateway logs: marts equal a clean load"),
     ("Crashes (SIGKILL)", ("test_crashes",),
      "killed in the dlt load (mid-package; after a staging copy committed, before dlt recorded "
-     "it), dbt build, analytics and a Dagster run: the next run completes, "
-     "marts equal a clean load, readers never see a partial period"),
+     "it), dbt build, analytics, a `bimo run` and a run launched as the Dagster daemon "
+     "launches one: the next run completes, marts equal a clean load, readers never see a "
+     "partial period"),
     ("Bad input", ("test_malformed",),
      "every good record loaded, every bad one quarantined with a reason, no crash, no silent $0"),
     ("Properties (hypothesis)", ("test_properties_tokens", "test_properties_pricing"),
