@@ -1,6 +1,7 @@
 """How runs execute: every job's steps in the run's one process, and a run whose process died is
 marked failed (its `warehouse_writer` slot freed) instead of holding back every later run."""
 
+import logging
 import os
 import subprocess
 import sys
@@ -9,7 +10,8 @@ from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
-from dagster._core.events import EngineEventData
+from dagster._core.events import DagsterEvent, DagsterEventType, EngineEventData
+from dagster._core.events.log import EventLogEntry
 
 from orchestration.definitions import defs
 from orchestration.defs import automation
@@ -30,14 +32,25 @@ def _ended_pid() -> int:
     return proc.pid
 
 
-def _started_run(instance, run_id: str, pid: int, job: str = "bimo_gateway") -> dg.DagsterRun:
-    """A run as the daemon's run worker leaves it: started, its process's pid reported, a step
-    holding the writer slot."""
+def _started_run(
+    instance, run_id: str, pid: int, *, reported_at: float | None = None, job: str = "bimo_gateway"
+) -> dg.DagsterRun:
+    """A run as the daemon's run worker leaves it: started, the pid of its process reported (at
+    `reported_at`, default now), a step holding the writer slot."""
     run = instance.add_run(
         dg.DagsterRun(job_name=job, run_id=run_id, status=dg.DagsterRunStatus.STARTED)
     )
-    instance.report_engine_event(
-        f"Started process for run (pid: {pid}).", run, EngineEventData.in_process(pid)
+    message = f"Started process for run (pid: {pid})."
+    event = DagsterEvent(
+        DagsterEventType.ENGINE_EVENT.value,
+        job,
+        message=message,
+        event_specific_data=EngineEventData.in_process(pid),
+        pid=pid,
+    )
+    when = time.time() if reported_at is None else reported_at
+    instance.store_event(
+        EventLogEntry(None, logging.DEBUG, message, run_id, when, None, job, event)
     )
     instance.event_log_storage.claim_concurrency_slot(POOL, run_id, "gateway_logs")
     return run
@@ -75,18 +88,23 @@ def test_a_run_not_yet_started_is_left_alone(instance):
     assert instance.get_run_by_id("new").status == dg.DagsterRunStatus.STARTING
 
 
-def test_a_reused_pid_is_told_from_the_runs_process():
+def test_a_reused_pid_is_told_from_the_runs_process(instance):
     before = time.time()
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         started = process_start(child.pid)
-        # a run that reported this pid before the child existed would not be judged alive
         assert started is not None and before - 2 <= started <= time.time() + 2
+        # the same live pid: reported by a run a minute before the child began (so a later
+        # process holds it), and by a run just now
+        _started_run(instance, "pid-reused", child.pid, reported_at=before - 60)
+        _started_run(instance, "pid-own", child.pid)
+        assert reap_dead_runs(instance) == ["pid-reused"]
+        assert instance.get_run_by_id("pid-own").status == dg.DagsterRunStatus.STARTED
     finally:
         child.kill()
         child.wait()
     assert process_start(child.pid) is None
-    assert process_start(os.getpid()) < before
+    assert reap_dead_runs(instance) == ["pid-own"]
 
 
 def test_the_hourly_schedule_is_not_held_back_by_a_dead_run(instance):
