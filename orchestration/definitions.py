@@ -38,8 +38,8 @@ ASSETS = [
 # against 23 s in one process (docs/benchmarks.md, item 18). Steps that write the warehouse
 # run one at a time anyway (the `warehouse_writer` pool), so separate processes ran nothing
 # in parallel; dbt and the parse workers still run in their own processes. A run whose process
-# dies is marked failed, and its pool slot freed, by the next tick of the hourly gateway
-# schedule or the landing sensor, or `bimo run` (`orchestration.run.reap_dead_runs`).
+# dies is marked failed, and its pool slot freed, by the `bimo_dead_runs` sensor (every
+# minute, on by default) and by `bimo run` (`orchestration.run.reap_dead_runs`).
 defs = dg.Definitions(
     assets=[*ASSETS, read_copy_asset(ASSETS)],
     asset_checks=[reconciliation_variance, *ASSET_CHECKS],

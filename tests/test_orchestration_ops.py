@@ -139,7 +139,11 @@ def test_jobs_schedules_and_sensors_are_registered():
         "bimo_gateway_hourly",
         "billing_schedule",
     }
-    assert {s.name for s in defs.sensors} >= {"bimo_landing", "bimo_marts_after_billing"}
+    assert {s.name for s in defs.sensors} >= {
+        "bimo_landing",
+        "bimo_marts_after_billing",
+        "bimo_dead_runs",
+    }
     gateway = defs.resolve_job_def("bimo_gateway").asset_layer.selected_asset_keys
     paths = {k.to_user_string() for k in gateway}
     assert "marts/fct_llm_requests" in paths and "analytics/alerts" in paths

@@ -14,7 +14,7 @@ from dagster._core.events import DagsterEvent, DagsterEventType, EngineEventData
 from dagster._core.events.log import EventLogEntry
 
 from orchestration.definitions import defs
-from orchestration.defs import automation
+from orchestration.defs import automation, sensors
 from orchestration.run import process_start, reap_dead_runs
 
 POOL = "warehouse_writer"
@@ -122,3 +122,13 @@ def test_the_hourly_schedule_is_not_held_back_by_a_dead_run(instance):
         dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
     )
     assert isinstance(skipped, dg.SkipReason) and "running" in skipped.skip_message
+
+
+def test_the_dead_runs_sensor_frees_the_slot_whatever_schedules_are_on(instance):
+    assert sensors.dead_runs_sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    _started_run(instance, "killed", _ended_pid(), job="bimo_daily")
+    _started_run(instance, "running", os.getpid(), job="bimo_daily")
+    skipped = sensors.dead_runs_sensor(dg.build_sensor_context(instance=instance))
+    assert isinstance(skipped, dg.SkipReason) and skipped.skip_message.startswith("1 dead run")
+    assert instance.get_run_by_id("killed").status == dg.DagsterRunStatus.FAILURE
+    assert _slot_holders(instance) == {"running"}

@@ -230,4 +230,22 @@ def marts_after_billing(context: dg.RunStatusSensorContext) -> dg.RunRequest | d
     return dg.RunRequest(run_key=f"after-{run.run_id}")
 
 
-SENSORS = [landing_sensor, marts_after_billing]
+@dg.sensor(
+    name="bimo_dead_runs",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Marks failed the runs whose process died (killed, out of memory, the machine "
+    "restarted) and frees the warehouse_writer pool slot they held, so later runs do not wait "
+    "on it forever. Launches no runs.",
+)
+def dead_runs_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    """Every minute, whatever schedules are on: `orchestration.run.reap_dead_runs`."""
+    from orchestration.run import reap_dead_runs
+
+    reaped = reap_dead_runs(context.instance)
+    if reaped:
+        context.log.warning(f"marked failed, their process gone: {', '.join(reaped)}")
+    return dg.SkipReason(f"{len(reaped)} dead runs marked failed")
+
+
+SENSORS = [landing_sensor, marts_after_billing, dead_runs_sensor]
