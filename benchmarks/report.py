@@ -328,9 +328,9 @@ def _dagster_day(scales: dict) -> list[str]:
         return []
     lines = [
         "The same day through the Dagster daily job in one process, as `bimo run` runs it, and "
-        "a schedule or the UI since every job's steps run in the run's process "
-        "(`benchmarks/results/dagster_executor.md`: with Dagster's default, a process per step, "
-        "a launched run took about 4× as long at S; docs/benchmarks.md, item 18) "
+        "a schedule or the UI since every job's steps run in the run's process (Dagster's "
+        "default, a process per step, is timed against it in "
+        "`benchmarks/results/dagster_executor.md`; docs/benchmarks.md, item 18) "
         "(`orchestration.run.run_range` with the gateway and SaaS loads; the billing month's "
         "job left out, as above): the stack is imported once, the gateway asset reads the "
         "landing files written since the day began (less a day of clock skew) and keeps the "

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 import dagster as dg
 
 from orchestration.defs.partitions import daily_partitions, monthly_partitions
+from orchestration.run import reap_dead_runs
 
 GATEWAY = dg.AssetSelection.key_prefixes(["raw_gateway"])
 BILLING = dg.AssetSelection.key_prefixes(["raw_billing"])
@@ -64,8 +65,6 @@ def active_run(
 ) -> str | None:
     """The id of a queued or running run of `job_name`, if any. Runs whose process died are
     marked failed first (and their pool slots freed), or a tick would wait on them forever."""
-    from orchestration.run import reap_dead_runs
-
     reap_dead_runs(context.instance)
     runs = context.instance.get_run_records(
         dg.RunsFilter(

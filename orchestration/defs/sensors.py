@@ -42,6 +42,7 @@ from orchestration.defs.automation import (
     partition_range,
 )
 from orchestration.defs.partitions import daily_partitions, monthly_partitions
+from orchestration.run import reap_dead_runs
 
 _DAY_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 _MONTH_IN_PATH = (
@@ -240,8 +241,6 @@ def marts_after_billing(context: dg.RunStatusSensorContext) -> dg.RunRequest | d
 )
 def dead_runs_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     """Every minute, whatever schedules are on: `orchestration.run.reap_dead_runs`."""
-    from orchestration.run import reap_dead_runs
-
     reaped = reap_dead_runs(context.instance)
     if reaped:
         context.log.warning(f"marked failed, their process gone: {', '.join(reaped)}")
