@@ -22,7 +22,7 @@ from bimo.warehouse import writer_lock
 from ingestion.load import load_files
 from orchestration.defs import dbt as dbt_defs
 from orchestration.defs.dbt_project import ensure_manifest
-from tests.conftest import build, source_files
+from tests.conftest import build, query, source_files
 
 WINDOW = (date(2026, 10, 10), date(2026, 10, 13))  # three days, end exclusive
 LATE_DAY = "2026-10-11"
@@ -339,6 +339,64 @@ def test_late_logs_for_a_day_in_the_window_equal_a_full_rebuild(warehouse, demo_
     finally:
         con.close()
     assert status == "priced"
+
+
+def price_keys(settings) -> list[tuple]:
+    return query(
+        settings,
+        "select * from intermediate.int_priced_model_keys order by all",
+    ) + query(settings, "select * from intermediate.int_model_prices order by all")
+
+
+@pytest.mark.slow
+def test_a_windowed_build_reads_requests_by_their_utc_instant(warehouse, demo_dir, tmp_path):
+    """A windowed build reads the window's requests by their timestamp (which DuckDB prunes the
+    raw tables by): a request at the window's first and last microsecond (UTC) is in it, one a
+    microsecond either side is not, and the price keys, which a windowed build extends with its
+    window's, equal a full build's."""
+    start, end = (f"{d.isoformat()}T00:00:00" for d in WINDOW)
+    stamps = {
+        "first": f"{start}.000000Z",
+        "last": f"{(WINDOW[1] - timedelta(days=1)).isoformat()}T23:59:59.999999Z",
+        "before": f"{(WINDOW[0] - timedelta(days=1)).isoformat()}T23:59:59.999999Z",
+        "after": f"{end}.000000Z",
+        "offset": f"{(WINDOW[0] - timedelta(days=1)).isoformat()}T20:00:00-05:00",  # 01:00 UTC
+    }
+    original = demo_dir / "bimo-gateway" / f"requests-{LATE_DAY}.jsonl"
+    template = json.loads(original.read_text().splitlines()[0])
+    ids = {name: str(uuid.uuid4()) for name in stamps}
+    late = tmp_path / "requests-edges.jsonl"
+    late.write_text(
+        "".join(
+            json.dumps({**template, "request_id": ids[name], "timestamp": stamp}) + "\n"
+            for name, stamp in stamps.items()
+        )
+    )
+    summary = load_files({"bimo-gateway": [late]}, settings=warehouse)
+    assert summary.added["bimo-gateway"] == len(stamps)
+
+    build_window(warehouse)
+    found = dict(
+        query(
+            warehouse,
+            "select request_id, request_date from marts.fct_llm_requests "
+            "where request_id in (select unnest(?))",
+            [list(ids.values())],
+        )
+    )
+    in_mart = {name for name, i in ids.items() if i in found}
+    assert in_mart == {"first", "last", "offset"}
+    assert found[ids["first"]] == WINDOW[0]
+    assert found[ids["last"]] == WINDOW[1] - timedelta(days=1)
+    windowed_keys = price_keys(warehouse)
+    build(warehouse)
+    assert price_keys(warehouse) == windowed_keys
+    [(every,)] = query(
+        warehouse,
+        "select count(*) from marts.fct_llm_requests where request_id in (select unnest(?))",
+        [list(ids.values())],
+    )
+    assert every == len(stamps)  # the full build has the two outside the window too
 
 
 # --- Dagster: a partitioned run passes its window, unless the pricing inputs changed ---

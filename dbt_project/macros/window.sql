@@ -61,3 +61,13 @@
     insert into {{ arg_dict['target_relation'] }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}
+
+{#- `column`, a TIMESTAMPTZ, lies in the run's window's days (UTC): the same rows as `in_window`
+    on the UTC date of `column`, as a condition DuckDB can prune a table's row groups by. -#}
+{% macro in_window_instant(column) -%}
+    {%- set window = build_window() -%}
+    {%- if window is none -%}
+        {{- exceptions.raise_compiler_error('in_window_instant() needs window_start and window_end.') -}}
+    {%- endif -%}
+    {{ column }} >= timestamptz '{{ window.start }} 00:00:00+00' and {{ column }} < timestamptz '{{ window.end }} 00:00:00+00'
+{%- endmacro %}

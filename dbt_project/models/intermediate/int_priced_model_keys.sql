@@ -1,12 +1,30 @@
 -- Every (provider, model) Bimo needs a price for: models in the request logs and models the
 -- providers bill for (usage APIs, cost line items), with the days they appear on.
+--
+-- A windowed run reads only its window's requests, and keeps every key and day the last build
+-- found: its window changes no other day's requests, so the keys can only gain a model or a day
+-- (a key whose requests a re-loaded day no longer has stays, with its days: it prices no request
+-- and costs a few more price rows; the next full build drops it). Reading every request ever
+-- logged took 2.2 s of a one-day run at 50M requests.
+{%- set previous = load_relation(this) if (execute and build_window()) else none %}
 with
 
 requests as (
     select provider, prices_provider_id, pricing_model, request_date as day
     from {{ ref('int_llm_requests_unioned') }}
     where pricing_model is not null
+    {%- if previous is not none %}
+        and {{ in_window('request_date') }} and {{ in_window_instant('requested_at') }}
+    {%- endif %}
 ),
+{%- if previous is not none %}
+
+earlier as (
+    select provider, prices_provider_id, pricing_model, first_day as day from {{ previous }}
+    union all
+    select provider, prices_provider_id, pricing_model, last_day as day from {{ previous }}
+),
+{%- endif %}
 
 billed_usage as (
     select
@@ -33,6 +51,10 @@ billed_line_items as (
 unioned as (
     select * from requests
     union all
+    {%- if previous is not none %}
+    select * from earlier
+    union all
+    {%- endif %}
     select * from billed_usage
     union all
     select * from billed_line_items

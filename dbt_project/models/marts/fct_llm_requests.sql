@@ -8,12 +8,17 @@
     )
 }}
 
+-- depends_on: {{ ref('int_llm_requests_unioned') }}, {{ ref('int_llm_prices') }}
+
 with
 
+-- A windowed run prices its window's requests only: `priced_requests` (the view's SQL) reads them
+-- on their timestamp, which DuckDB prunes the raw tables by (request_date is computed from it).
 priced as (
-    select * from {{ ref('int_llm_requests_priced') }}
     {% if is_incremental() -%}
-    where {{ in_window('request_date') }}
+    {{ priced_requests(in_window('request_date') ~ ' and ' ~ in_window_instant('requested_at')) }}
+    {%- else -%}
+    select * from {{ ref('int_llm_requests_priced') }}
     {%- endif %}
 ),
 
