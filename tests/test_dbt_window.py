@@ -55,6 +55,7 @@ def test_windowed_models_are_the_per_request_models():
     manifest = json.loads(ensure_manifest().read_text())
     assert {k.to_user_string() for k in dbt_defs.windowed_keys(manifest)} == {
         "marts/fct_llm_requests",
+        "marts/fct_llm_cost_daily",
         "marts/fct_llm_usage_daily",
         "marts/fct_llm_latency_daily",
         "marts/fct_llm_errors_daily",
@@ -287,7 +288,7 @@ def test_a_new_window_reparses_nothing(tmp_path):
         k.path[-1]
         for k in dbt_defs.windowed_keys(json.loads(target.joinpath("manifest.json").read_text()))
     }
-    assert len(windowed) == 4
+    assert len(windowed) == 5
     assert parse(WINDOW) == (windowed, dict.fromkeys(windowed))  # full_refresh: the flag decides
     next_day = (WINDOW[0] + timedelta(days=1), WINDOW[1] + timedelta(days=1))
     assert parse(next_day) == (set(), {})  # a new day: nothing to re-parse

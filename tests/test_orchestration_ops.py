@@ -37,6 +37,7 @@ EXPECTED_GRAPH = [
     ("intermediate/int_saas_seat_prices", "warehouse", "dbt,duckdb", None),
     ("marts/fct_cost_line_items", "warehouse", "dbt,duckdb", None),
     ("marts/fct_daily_cost", "warehouse", "dbt,duckdb", None),
+    ("marts/fct_llm_cost_daily", "warehouse", "dbt,duckdb", None),
     ("marts/fct_llm_errors_daily", "warehouse", "dbt,duckdb", None),
     ("marts/fct_llm_latency_daily", "warehouse", "dbt,duckdb", None),
     ("marts/fct_llm_requests", "warehouse", "dbt,duckdb", None),

@@ -1,12 +1,15 @@
 """The price table reproduces genai-prices' own per-request prices."""
 
+import importlib.util
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import duckdb
 import pytest
 from genai_prices import Usage, calc_price
 
 from bimo.pricing import price_rows
+from bimo.settings import DBT_PROJECT_DIR
 
 CASES = [
     ("openai", "gpt-4o", dict(input_tokens=1200, cache_read_tokens=400, output_tokens=300)),
@@ -56,3 +59,22 @@ def test_price_change_splits_validity_windows():
 def test_unknown_models_have_no_price():
     assert price_rows("anthropic", "claude-orion-preview", date(2026, 6, 1), date(2026, 6, 2)) == []
     assert price_rows("self_hosted", "acme-llama-70b-ft", date(2026, 6, 1), date(2026, 6, 2)) == []
+
+
+def test_the_price_table_keeps_its_types_and_exact_prices():
+    """int_model_prices hands dbt a DuckDB relation of its columns' types: prices exact to the
+    ninth decimal, and typed columns when no model has a price."""
+    spec = importlib.util.spec_from_file_location(
+        "int_model_prices", DBT_PROJECT_DIR / "models" / "intermediate" / "int_model_prices.py"
+    )
+    int_model_prices = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(int_model_prices)
+    con = duckdb.connect()
+    price = Decimal("0.123456789")
+    day = date(2026, 6, 1)
+    row = ("openai", "gpt-x", day, None, 0, "gpt-x", price, price, None, Decimal(15), price, "c")
+    kinds = [k.replace(" ", "").upper() for _, k in int_model_prices.COLUMNS]
+    for rows in ([row, row], []):
+        relation = int_model_prices.as_relation(con, rows)
+        assert [str(t) for t in relation.types] == kinds
+        assert relation.fetchall() == rows

@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 
-import duckdb
 import pyarrow as pa
 from genai_prices import Usage, calc_price
 from hypothesis import given, settings
@@ -243,21 +242,3 @@ def test_sql_an_override_wins_and_a_price_window_is_respected(wh, compiled, b, c
     want = sum((b[c] * override[c] for c in PRICE_COLUMNS), Decimal(0)) / MTOK
     assert got["r"] == ("priced", want)
     assert got["old"] == ("unpriced", None)
-
-
-def test_the_price_table_keeps_its_types_and_exact_prices():
-    """int_model_prices hands dbt a DuckDB relation of its columns' types: prices exact to the
-    ninth decimal, and typed columns when no model has a price."""
-    spec = importlib.util.spec_from_file_location(
-        "int_model_prices", DBT_PROJECT_DIR / "models" / "intermediate" / "int_model_prices.py"
-    )
-    int_model_prices = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(int_model_prices)
-    con = duckdb.connect()
-    price = Decimal("0.123456789")
-    row = ("openai", "gpt-x", DAY, None, 0, "gpt-x", price, price, None, Decimal(15), price, "c")
-    kinds = [k.replace(" ", "").upper() for _, k in int_model_prices.COLUMNS]
-    for rows in ([row, row], []):
-        relation = int_model_prices.as_relation(con, rows)
-        assert [str(t) for t in relation.types] == kinds
-        assert relation.fetchall() == rows

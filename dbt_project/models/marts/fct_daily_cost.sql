@@ -6,8 +6,9 @@
 -- overlapping spend.
 with
 
+-- the requests summed per day and dimension (fct_llm_cost_daily), not every request again
 ai_requests as (
-    select * from {{ ref('fct_llm_requests') }}
+    select * from {{ ref('fct_llm_cost_daily') }}
 ),
 
 billing_items as (
@@ -33,8 +34,8 @@ ai_daily as (
         cast(sum(estimated_cost_usd) as decimal(38, 12)) as cost_usd,
         cast(sum(estimated_cost_usd) as decimal(38, 12)) as effective_cost_usd,
         cast(sum(estimated_cost_usd) as decimal(38, 12)) as list_cost_usd,
-        count(*) as requests,
-        count(*) filter (where pricing_status = 'unpriced') as unpriced_requests
+        cast(sum(requests) as bigint) as requests,
+        cast(sum(unpriced_requests) as bigint) as unpriced_requests
     from ai_requests
     group by
         request_date, source_tag, provider, service, model, project, team, environment, feature,

@@ -35,8 +35,9 @@
 -- bill is not loaded (Gemini API traffic when only Vertex AI is billed) is not compared.
 with
 
+-- the requests summed per day and dimension (fct_llm_cost_daily), not every request again
 requests as (
-    select * from {{ ref('fct_llm_requests') }} where source_tag in ('prod', 'dev')
+    select * from {{ ref('fct_llm_cost_daily') }} where source_tag in ('prod', 'dev')
 ),
 
 items as (
@@ -75,7 +76,8 @@ logged_daily as (
         coalesce(requests.catalogue_model_id, requests.model) as model,
         coalesce(sum(requests.estimated_cost_usd) filter (where requests.source_tag = 'prod'), 0)
             as prod_usd,
-        count(*) filter (where requests.source_tag = 'prod') as prod_requests,
+        cast(coalesce(sum(requests.requests) filter (where requests.source_tag = 'prod'), 0)
+            as bigint) as prod_requests,
         coalesce(sum(requests.total_tokens) filter (where requests.source_tag = 'prod'), 0)
             as prod_tokens,
         coalesce(sum(requests.estimated_cost_usd) filter (where requests.source_tag = 'dev'), 0)
