@@ -24,12 +24,13 @@ import pyarrow as pa
 from ingestion.formats import FORMATS
 from ingestion.formats.common import BadRecord
 from ingestion.formats.skip import Skip
-from ingestion.parse_pool import run_in_order
+from ingestion.parse_pool import SharedPool, run_in_order
 from ingestion.readers import BadJson, iter_records
 
 BATCH_ROWS = 50_000
 PARALLEL_MIN_BYTES = 32 * 2**20  # below this a load parses in-process (workers cost ~1 s to start)
 MAX_WORKERS = 4
+AHEAD = 2  # files handed to each worker beyond the one being read (as in `parse_pool`)
 LINEAGE: dict[str, pa.DataType] = {
     "_source_file": pa.string(),
     "_source_line": pa.int64(),
@@ -193,6 +194,28 @@ def _use_workers(files: list[Path]) -> int:
     return workers
 
 
+def shared_pool(
+    files: dict[str, list[Path]], *, window: Window | None = None, batch_rows: int = BATCH_ROWS
+) -> SharedPool | None:
+    """Workers that parse the files of several formats together, as one load of them needs
+    (None: parse each format as `parse_files` decides). A day of several formats has a file or
+    two per format, which `parse_files` would each parse in-process, one after the other: with
+    `PARALLEL_MIN_BYTES` or more in all, the formats' files share the workers instead. Each
+    format then has `AHEAD` × workers / formats files (at least one) handed out beyond the one
+    it reads: a load holds a few files' results, as in one format's parallel parse."""
+    files = {source: list(paths) for source, paths in files.items() if paths}
+    workers = min(parse_workers(), sum(map(len, files.values())))
+    every = [path for paths in files.values() for path in paths]
+    if len(files) < 2 or workers < 2 or sum(f.stat().st_size for f in every) < PARALLEL_MIN_BYTES:
+        return None
+    pool = SharedPool(_parse_file_task, workers)
+    loaded_at = datetime.now(UTC)
+    ahead = max(1, AHEAD * workers // len(files))
+    for source, paths in files.items():
+        pool.add(source, [(source, p, window, loaded_at, batch_rows) for p in paths], ahead)
+    return pool
+
+
 def parse_files(
     source: str,
     files: Iterable[Path],
@@ -202,18 +225,20 @@ def parse_files(
     batch_rows: int = BATCH_ROWS,
     progress: Callable[[Path], None] | None = None,
     quarantine_item: Callable[[list[dict]], object] | None = None,
+    pool: SharedPool | None = None,
 ) -> Iterator[object]:
     """Yield Arrow tables of parsed rows for the files of one format, then its quarantine rows
     (as `quarantine_item(rows)` makes them; a list of dicts without it).
 
-    `window` keeps only requests whose start time is in [start, end).
+    `window` keeps only requests whose start time is in [start, end). `pool`: the workers
+    `shared_pool` gave these files to (with the same window and batch size).
     """
     files = list(files)
     schema = arrow_schema(FORMATS[source])
     stats = stats if stats is not None else FormatStats()
     loaded_at = datetime.now(UTC)
     bad: list[dict] = []
-    workers = _use_workers(files)
+    workers = 0 if pool is not None else _use_workers(files)
     if workers == 1:
 
         def every_row() -> Iterator[dict]:
@@ -227,8 +252,11 @@ def parse_files(
         yield from _tables(every_row(), schema, batch_rows)
     else:
         held: list[pa.Table] = []  # small files' tables, joined up to a batch
-        tasks = [(source, path, window, loaded_at, batch_rows) for path in files]
-        results = run_in_order(_parse_file_task, tasks, workers)
+        if pool is not None:
+            results = pool.results(source)
+        else:
+            tasks = [(source, path, window, loaded_at, batch_rows) for path in files]
+            results = run_in_order(_parse_file_task, tasks, workers)
         for path, (tables, file_bad, file_stats) in zip(files, results, strict=True):
             stats.add(file_stats)
             bad.extend(file_bad)

@@ -16,7 +16,14 @@ import pyarrow as pa
 
 from ingestion.dlt_settings import configure_dlt
 from ingestion.formats import FORMATS
-from ingestion.parse import BATCH_ROWS, LINEAGE, FormatStats, arrow_schema, parse_files
+from ingestion.parse import (
+    BATCH_ROWS,
+    LINEAGE,
+    FormatStats,
+    arrow_schema,
+    parse_files,
+    shared_pool,
+)
 from ingestion.quarantine import QUARANTINE_SCHEMA, QUARANTINE_TABLE
 
 # Before any source exists: dlt resolves configuration when a source is called, and without
@@ -55,6 +62,7 @@ def gateway_logs(
     """AI-gateway (prod) and CLI (dev) request logs; one resource per format."""
     files = files or {}
     stats = stats if stats is not None else {}
+    pool = shared_pool(files, window=window)  # a day of several formats: parsed side by side
     for source, module in FORMATS.items():
         stats.setdefault(source, FormatStats())
         yield dlt.resource(
@@ -66,6 +74,7 @@ def gateway_logs(
                 progress=progress,
                 # even when empty, so the quarantine table always exists
                 quarantine_item=_quarantine_item,
+                pool=pool if files.get(source) else None,
             ),
             name=module.TABLE,
             write_disposition="merge",

@@ -15,8 +15,8 @@ from bimo.warehouse import connect_with_retry
 from ingestion import parse
 from ingestion.formats import FORMATS
 from ingestion.load import load_files, make_pipeline
-from ingestion.parse import FormatStats, parse_files, parse_workers
-from ingestion.parse_pool import WorkerError, run_in_order
+from ingestion.parse import FormatStats, parse_files, parse_workers, shared_pool
+from ingestion.parse_pool import SharedPool, WorkerError, run_in_order
 from tests.conftest import source_files
 
 
@@ -202,3 +202,67 @@ def test_batches_are_what_arrow_makes_of_the_row_dicts(demo_dir, source):
     assert [t.num_rows for t in tables] == [batch, batch, len(rows) - 2 * batch]
     assert pa.concat_tables(tables).equals(pa.Table.from_pylist(rows, schema=schema))
     assert tables[0].column(1)[0].as_py() is None
+
+
+def test_formats_parsed_side_by_side_are_what_each_parses_alone(tmp_path, demo_dir, monkeypatch):
+    """A load of several formats' few files shares the workers between the formats, which dlt
+    reads in turns: each format's rows, quarantine rows and counts are what it parses alone, and
+    the workers stop when every format is read."""
+    monkeypatch.setattr(parse, "PARALLEL_MIN_BYTES", 0)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('not json\n{"x": 1}\n[1]\n')
+    files = {s: f[:2] for s, f in source_files(demo_dir).items() if s in FORMATS}
+    files["bimo-gateway"].insert(1, broken)
+    alone = {s: _parse(s, f, 1, monkeypatch) for s, f in files.items()}
+    assert shared_pool(files) is None  # one worker: nothing to share
+
+    monkeypatch.setenv("BIMO_PARSE_WORKERS", "2")
+    pool = shared_pool(files)
+    assert pool is not None
+    stats = {s: FormatStats() for s in files}
+    readers = {
+        s: parse_files(s, f, stats=stats[s], batch_rows=700, pool=pool) for s, f in files.items()
+    }
+    out: dict[str, list] = {s: [] for s in files}
+    while readers:  # one item from each in turn, as dlt's round robin reads its resources
+        for source, reader in list(readers.items()):
+            item = next(reader, None)
+            if item is None:
+                del readers[source]
+            else:
+                out[source].append(item)
+    for source, items in out.items():
+        rows = pa.concat_tables(items[:-1]).drop_columns(["_loaded_at"])
+        bad = [{k: v for k, v in b.items() if k != "quarantined_at"} for b in items[-1]]
+        assert rows.equals(alone[source][0]), source  # same rows, same order
+        assert bad == alone[source][1], source
+        assert asdict(stats[source]) == asdict(alone[source][2]), source
+    assert alone["bimo-gateway"][2].quarantined == 3
+    assert all(proc.poll() is not None for proc in pool._procs)
+
+
+def test_a_shared_pool_gives_each_consumer_its_own_results_in_order():
+    pool = SharedPool(pow, 2)  # builtins.pow: importable in the workers
+    pool.add("squares", [(i, 2) for i in range(9)], ahead=1)
+    pool.add("cubes", [(i, 3) for i in range(6)], ahead=3)
+    squares, cubes = pool.results("squares"), pool.results("cubes")
+    got = [next(cubes), next(cubes)]  # read ahead of the other consumer's results
+    got += list(squares)
+    got += list(cubes)
+    assert got == [0, 1, *(i * i for i in range(9)), *(i**3 for i in range(2, 6))]
+    assert all(proc.poll() is not None for proc in pool._procs)  # both read: workers stopped
+
+
+def test_a_shared_pool_raises_a_task_error_and_a_dead_worker():
+    pool = SharedPool(pow, 2)
+    pool.add("fine", [(2, 2), (3, 2)], ahead=2)
+    pool.add("bad", [(0, -1)], ahead=1)  # 0 ** -1: ZeroDivisionError in the worker
+    with pytest.raises(ZeroDivisionError):
+        list(pool.results("bad"))
+    assert list(pool.results("fine")) == [4, 9]
+    dying = SharedPool(os._exit, 2)
+    dying.add("a", [(3,)], ahead=1)
+    dying.add("b", [(3,)], ahead=1)
+    with pytest.raises(WorkerError, match="exited with code 3"):
+        list(dying.results("b"))
+    dying.close()
