@@ -81,6 +81,12 @@ def build_day(project: Path, warehouse: Path, day: date) -> dict:
     return {"process_s": process_s, "dbt_s": results["elapsed_time"], "nodes": nodes}
 
 
+def node_name(unique_id: str) -> str:
+    """A model's name, or a test's (its unique id ends in a hash)."""
+    kind, _project, name, *_ = unique_id.split(".")
+    return name if kind == "test" else unique_id.split(".")[-1]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--revisions", nargs="+", required=True)
@@ -116,7 +122,7 @@ def main() -> None:
                 "dbt_s": round(median(x["dbt_s"] for x in done), 2),
                 "vs_first": round(median(x["process_s"] for x in done) / base, 2),
                 "process_runs": [round(x["process_s"], 2) for x in done],
-                "slowest": [(k.split(".")[-1], round(v, 2)) for k, v in slowest],
+                "slowest": [(node_name(k), round(v, 2)) for k, v in slowest],
                 "load_averages": [x["load_average"] for x in done],
             }
         )

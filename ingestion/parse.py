@@ -24,13 +24,12 @@ import pyarrow as pa
 from ingestion.formats import FORMATS
 from ingestion.formats.common import BadRecord
 from ingestion.formats.skip import Skip
-from ingestion.parse_pool import SharedPool, run_in_order
+from ingestion.parse_pool import AHEAD, SharedPool, run_in_order
 from ingestion.readers import BadJson, iter_records
 
 BATCH_ROWS = 50_000
 PARALLEL_MIN_BYTES = 32 * 2**20  # below this a load parses in-process (workers cost ~1 s to start)
 MAX_WORKERS = 4
-AHEAD = 2  # files handed to each worker beyond the one being read (as in `parse_pool`)
 LINEAGE: dict[str, pa.DataType] = {
     "_source_file": pa.string(),
     "_source_line": pa.int64(),
