@@ -42,12 +42,18 @@
     {{- return(none if build_window() else true) -}}
 {%- endmacro %}
 
-{#- `column` lies in the run's window. -#}
-{% macro in_window(column) -%}
+{#- The run's window, which `needed_by` needs: a compile error without one. -#}
+{% macro required_window(needed_by) -%}
     {%- set window = build_window() -%}
     {%- if window is none -%}
-        {{- exceptions.raise_compiler_error('in_window() needs window_start and window_end.') -}}
+        {{- exceptions.raise_compiler_error(needed_by ~ ' needs window_start and window_end.') -}}
     {%- endif -%}
+    {{- return(window) -}}
+{%- endmacro %}
+
+{#- `column` lies in the run's window. -#}
+{% macro in_window(column) -%}
+    {%- set window = required_window('in_window()') -%}
     {{ column }} >= date '{{ window.start }}' and {{ column }} < date '{{ window.end }}'
 {%- endmacro %}
 
@@ -65,9 +71,12 @@
 {#- `column`, a TIMESTAMPTZ, lies in the run's window's days (UTC): the same rows as `in_window`
     on the UTC date of `column`, as a condition DuckDB can prune a table's row groups by. -#}
 {% macro in_window_instant(column) -%}
-    {%- set window = build_window() -%}
-    {%- if window is none -%}
-        {{- exceptions.raise_compiler_error('in_window_instant() needs window_start and window_end.') -}}
-    {%- endif -%}
+    {%- set window = required_window('in_window_instant()') -%}
     {{ column }} >= timestamptz '{{ window.start }} 00:00:00+00' and {{ column }} < timestamptz '{{ window.end }} 00:00:00+00'
+{%- endmacro %}
+
+{#- A request (a row of `int_llm_requests_unioned`) lies in the run's window: by its day, and by
+    its timestamp, which lets DuckDB skip the raw tables' older row groups. -#}
+{% macro request_in_window() -%}
+    {{ in_window('request_date') }} and {{ in_window_instant('requested_at') }}
 {%- endmacro %}

@@ -14,7 +14,7 @@ requests as (
     from {{ ref('int_llm_requests_unioned') }}
     where pricing_model is not null
     {%- if previous is not none %}
-        and {{ in_window('request_date') }} and {{ in_window_instant('requested_at') }}
+        and {{ request_in_window() }}
     {%- endif %}
 ),
 {%- if previous is not none %}

@@ -16,7 +16,7 @@ with
 -- on their timestamp, which DuckDB prunes the raw tables by (request_date is computed from it).
 priced as (
     {% if is_incremental() -%}
-    {{ priced_requests(in_window('request_date') ~ ' and ' ~ in_window_instant('requested_at')) }}
+    {{ priced_requests(request_in_window()) }}
     {%- else -%}
     select * from {{ ref('int_llm_requests_priced') }}
     {%- endif %}
