@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import gzip
+import json
 import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -172,6 +173,15 @@ class _Stream:
 def iter_records(path: Path) -> Iterator[tuple[int, object]]:
     """Yield (position, parsed JSON value | BadJson) for every record in the file, reading it a
     piece at a time: memory follows `ARRAY_BLOCK_BYTES` / the longest line, not the file."""
+    for pos, rec in iter_lines(path):
+        yield pos, (json_line(rec) if type(rec) is bytes else rec)
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, object]]:
+    """As `iter_records`, but a JSON Lines file's records come back as their line's bytes, not
+    yet decoded (`json_line` decodes one): a parser with a fast path for the usual line tries it
+    first. A JSON array's elements come back decoded (JSON has no bytes, so `type(rec) is bytes`
+    tells the two apart)."""
     stream = _Stream(path)
     head = stream.first()
     if (text := head.lstrip())[:1] == b"[":
@@ -179,30 +189,71 @@ def iter_records(path: Path) -> Iterator[tuple[int, object]]:
         if stream.truncated:
             yield last + 1, BadJson("gzip stream is truncated or corrupt")
         return
-    yield from _line_records(stream, head)
+    yield from _lines(stream, head)
     if stream.truncated:
         yield stream.newlines + 2, BadJson("gzip stream is truncated or corrupt")
 
 
-def _line_records(stream: _Stream, head: bytes) -> Iterator[tuple[int, object]]:
-    """JSON Lines (a one-line JSON document is one line): a record per line; `\\r\\n` and a
-    lone `\\r` end a line too."""
+def json_line(line: bytes) -> object:
+    """One JSON Lines record decoded, or `BadJson` with the reason."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        reason = str(exc).split(":")[0]
+        if reason == HUGE_NUMBER and (rec := _with_huge_numbers(line)) is not BadJson:
+            return rec
+        return BadJson(f"invalid JSON: {reason}")
+
+
+HUGE_NUMBER = "number is infinity when parsed as double"
+_ORJSON_INTS = (-(2**63), 2**64 - 1)
+
+
+def _with_huge_numbers(line: bytes) -> object:
+    """A line orjson refuses for a number beyond a double's range, which JSON allows, read as
+    orjson reads the rest (such a number is ±inf, an integer past 64 bits a float); `BadJson`
+    (the class) when the line is not valid JSON for another reason as well. A field that holds
+    such a number then meets its parser's rules (`count` and `money` refuse inf), and one no
+    parser reads (a prompt body) does not cost the request: the fast path steps over it alike
+    (ingestion/formats/fast.py)."""
+
+    def refuse(constant: str) -> None:
+        raise ValueError(constant)
+
+    def as_orjson(digits: str) -> int | float:
+        number = int(digits)
+        return number if _ORJSON_INTS[0] <= number <= _ORJSON_INTS[1] else float(digits)
+
+    try:
+        rec = json.loads(line.decode(), parse_constant=refuse, parse_int=as_orjson)
+        orjson.dumps(rec)  # refuses a lone surrogate, as orjson.loads does
+    except (ValueError, RecursionError, orjson.JSONEncodeError):
+        return BadJson
+    return rec
+
+
+def _lines(stream: _Stream, head: bytes) -> Iterator[tuple[int, bytes]]:
+    """JSON Lines (a one-line JSON document is one line): each non-blank line and its number;
+    `\\r\\n` and a lone `\\r` end a line too."""
     lineno, rest = 0, head
     while True:
         piece = stream.next()
-        if piece is None:
-            lines = rest.splitlines()
+        text = rest if piece is None else rest + piece
+        if b"\r" in text:
+            lines = text.splitlines() if piece is None else text.split(b"\n")
+            if piece is not None:
+                rest = lines.pop()
+            lines = [
+                line for raw in lines for line in (raw.splitlines() if b"\r" in raw else (raw,))
+            ]
+        elif piece is None:
+            lines = text.splitlines()
         else:
-            *lines, rest = (rest + piece).split(b"\n")
-        for raw in lines:
-            for line in raw.splitlines() if b"\r" in raw else (raw,):
-                lineno += 1
-                if not line.strip():
-                    continue
-                try:
-                    yield lineno, orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    yield lineno, BadJson(f"invalid JSON: {str(exc).split(':')[0]}")
+            *lines, rest = text.split(b"\n")
+        for line in lines:
+            lineno += 1
+            if line and not line.isspace():  # `line.strip()` without copying the line
+                yield lineno, line
         if piece is None:
             return
 
