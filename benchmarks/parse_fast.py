@@ -3,7 +3,7 @@
 loads it, and one day's file parsed in this process, record by record.
 
     .venv/bin/python benchmarks/parse_fast.py [--landing /tmp/bimo-bench/M/landing]
-        [--sources bimo-gateway,cli-log] [--repeat 2] [--file-repeat 5] [--scratch /tmp/...]
+        [--sources bimo-gateway,litellm,cli-log] [--repeat 2] [--file-repeat 5] [--scratch /tmp/...]
 
 Needs a scale's landing files (`bench.py --sections scales --scales M --work /tmp/bimo-bench`
 leaves them). Each history load is `pipeline.load_logs` in a fresh process (`harness.run_task`),
@@ -44,7 +44,7 @@ def parse_file(source: str, path: Path) -> tuple[float, int]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--landing", default="/tmp/bimo-bench/M/landing")
-    p.add_argument("--sources", default="bimo-gateway,cli-log")
+    p.add_argument("--sources", default="bimo-gateway,litellm,cli-log")
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--file-repeat", type=int, default=5)
     p.add_argument("--scratch", default="/tmp/bimo-bench/parse-fast")

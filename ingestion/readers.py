@@ -15,12 +15,14 @@ from __future__ import annotations
 import glob
 import gzip
 import json
+import sys
 import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import orjson
 
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")
@@ -173,49 +175,61 @@ class _Stream:
 def iter_records(path: Path) -> Iterator[tuple[int, object]]:
     """Yield (position, parsed JSON value | BadJson) for every record in the file, reading it a
     piece at a time: memory follows `ARRAY_BLOCK_BYTES` / the longest line, not the file."""
-    for pos, rec in iter_lines(path):
-        yield pos, (json_line(rec) if type(rec) is bytes else rec)
+    return _records(path, raw=False)
 
 
 def iter_lines(path: Path) -> Iterator[tuple[int, object]]:
-    """As `iter_records`, but a JSON Lines file's records come back as their line's bytes, not
-    yet decoded (`json_line` decodes one): a parser with a fast path for the usual line tries it
-    first. A JSON array's elements come back decoded (JSON has no bytes, so `type(rec) is bytes`
-    tells the two apart)."""
+    """As `iter_records`, but a record comes back as its bytes, not yet decoded (`json_line`
+    decodes one): a parser with a fast path for the usual record tries it first. An array
+    element msgspec cannot split out comes back decoded (JSON has no bytes, so `type(rec) is
+    bytes` tells the two apart)."""
+    return _records(path, raw=True)
+
+
+def _records(path: Path, raw: bool) -> Iterator[tuple[int, object]]:
     stream = _Stream(path)
     head = stream.first()
     if (text := head.lstrip())[:1] == b"[":
-        last = yield from _array_records(stream, text[1:])
+        last = yield from _array_records(stream, text[1:], raw)
         if stream.truncated:
             yield last + 1, BadJson("gzip stream is truncated or corrupt")
         return
-    yield from _lines(stream, head)
+    if raw:
+        yield from _lines(stream, head)
+    else:
+        for pos, line in _lines(stream, head):
+            yield pos, json_line(line)
     if stream.truncated:
         yield stream.newlines + 2, BadJson("gzip stream is truncated or corrupt")
 
 
 def json_line(line: bytes) -> object:
-    """One JSON Lines record decoded, or `BadJson` with the reason."""
+    """One record decoded (`loads`), or `BadJson` with the reason."""
     try:
-        return orjson.loads(line)
+        return loads(line)
     except orjson.JSONDecodeError as exc:
-        reason = str(exc).split(":")[0]
-        if reason == HUGE_NUMBER and (rec := _with_huge_numbers(line)) is not BadJson:
-            return rec
-        return BadJson(f"invalid JSON: {reason}")
+        return BadJson(f"invalid JSON: {str(exc).split(':')[0]}")
 
 
 HUGE_NUMBER = "number is infinity when parsed as double"
+ORJSON_DEPTH = 1024
+"""The deepest nesting orjson reads."""
 _ORJSON_INTS = (-(2**63), 2**64 - 1)
 
 
-def _with_huge_numbers(line: bytes) -> object:
-    """A line orjson refuses for a number beyond a double's range, which JSON allows, read as
-    orjson reads the rest (such a number is ±inf, an integer past 64 bits a float); `BadJson`
-    (the class) when the line is not valid JSON for another reason as well. A field that holds
-    such a number then meets its parser's rules (`count` and `money` refuse inf), and one no
-    parser reads (a prompt body) does not cost the request: the fast path steps over it alike
-    (ingestion/formats/fast.py)."""
+def loads(data: bytes | str) -> object:
+    """`orjson.loads`, but for a number beyond a double's range, which JSON allows and orjson
+    refuses: such a number becomes ±inf (an integer past 64 bits a float, as orjson reads those)
+    and the rest reads as orjson reads it (nesting too: at most `ORJSON_DEPTH`). A field that
+    holds one then meets its parser's rules (`count` and `money` refuse inf), and one no parser
+    reads (a prompt body) does not cost the request: the fast path steps over it alike
+    (ingestion/formats/fast.py). Raises orjson's error for anything else."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        if str(exc).split(":")[0] != HUGE_NUMBER:
+            raise
+        error = exc
 
     def refuse(constant: str) -> None:
         raise ValueError(constant)
@@ -224,12 +238,56 @@ def _with_huge_numbers(line: bytes) -> object:
         number = int(digits)
         return number if _ORJSON_INTS[0] <= number <= _ORJSON_INTS[1] else float(digits)
 
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + ORJSON_DEPTH + 100)  # Python's json nests by recursion
     try:
-        rec = json.loads(line.decode(), parse_constant=refuse, parse_int=as_orjson)
-        orjson.dumps(rec)  # refuses a lone surrogate, as orjson.loads does
-    except (ValueError, RecursionError, orjson.JSONEncodeError):
-        return BadJson
-    return rec
+        text = data if isinstance(data, str) else data.decode()
+        value = json.loads(text, parse_constant=refuse, parse_int=as_orjson)
+    except (ValueError, RecursionError):
+        raise error from None
+    finally:
+        sys.setrecursionlimit(limit)
+    if not _orjson_reads(value):
+        raise error
+    return value
+
+
+def _orjson_reads(value: object) -> bool:
+    """Whether orjson would read what Python's json made of a text: nesting at most
+    `ORJSON_DEPTH` deep, no string with a lone surrogate (an escape Python's json lets by)."""
+    todo = [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode()
+                except UnicodeEncodeError:
+                    return False
+        elif isinstance(item, dict | list):
+            if depth > ORJSON_DEPTH:
+                return False
+            values = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            todo.extend((v, depth + 1) for v in values)
+    return True
+
+
+def msgspec_nests_less() -> bool:
+    """Whether msgspec gives up on nesting before orjson does: at Python's recursion limit (less
+    the stack in use), where orjson stops at `ORJSON_DEPTH`. Where a value msgspec reads can be
+    deeper than orjson reads, no fast path decodes (`BIMO_PARSE_FAST`, `fast.usable`)."""
+    return sys.getrecursionlimit() <= ORJSON_DEPTH
+
+
+def valid_utf8(data: bytes) -> bool:
+    """Whether the bytes are valid UTF-8, as orjson requires (ASCII: the usual case)."""
+    if data.isascii():
+        return True
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _lines(stream: _Stream, head: bytes) -> Iterator[tuple[int, bytes]]:
@@ -269,7 +327,23 @@ def _object_ends(block: bytes, upto: int) -> Iterator[int]:
         upto = close
 
 
-def _decode_prefix(block: bytes, upto: int) -> tuple[list, bytes] | None:
+_SPLIT = msgspec.json.Decoder(list[msgspec.Raw]).decode
+
+
+def _elements(text: bytes, raw: bool) -> list:
+    """The elements of the JSON array `text` as `loads` reads them, or, with `raw`, each one's
+    bytes where msgspec splits the array (it checks the syntax as orjson does, not the UTF-8 of
+    what it steps over: text that is not valid UTF-8 is read by `loads`, which refuses it).
+    Raises orjson's error where `loads` does."""
+    if raw and msgspec_nests_less() and valid_utf8(text):
+        try:
+            return [bytes(element) for element in _SPLIT(text)]
+        except (msgspec.DecodeError, RecursionError):
+            pass  # `loads` decides (nesting msgspec gives up on below orjson's limit, or none)
+    return loads(text)
+
+
+def _decode_prefix(block: bytes, upto: int, raw: bool) -> tuple[list, bytes] | None:
     """The elements of the longest of the last `SPLIT_TRIES` candidate prefixes of `block`
     ending before `upto` that decode as whole array elements, and the bytes after them (past
     the comma); None when none does.
@@ -278,17 +352,20 @@ def _decode_prefix(block: bytes, upto: int) -> tuple[list, bytes] | None:
     value leaves a bracket open, so only a prefix that ends between elements decodes."""
     for _, end in zip(range(SPLIT_TRIES), _object_ends(block, upto), strict=False):
         try:
-            items = orjson.loads(b"[" + block[:end] + b"]")
+            items = _elements(b"[" + block[:end] + b"]", raw)
         except orjson.JSONDecodeError:
             continue
         return items, block[end:].lstrip()[1:]
     return None
 
 
-def _array_records(stream: _Stream, body: bytes) -> Generator[tuple[int, object], None, int]:
-    """The elements of a JSON array whose text after `[` starts with `body`, decoded a block at
-    a time. Where the array stops being valid JSON (cut short, malformed) the elements before
-    that point are kept and one `BadJson` stands for the rest. Returns the last position."""
+def _array_records(
+    stream: _Stream, body: bytes, raw: bool
+) -> Generator[tuple[int, object], None, int]:
+    """The elements of a JSON array whose text after `[` starts with `body`, a block at a time
+    (`_elements`). Where the array stops being valid JSON (cut short, malformed) the elements
+    before that point are kept and one `BadJson` stands for the rest. Returns the last
+    position."""
     pos, parts, size, want, done = 1, [body], len(body), ARRAY_BLOCK_BYTES, False
     while True:
         while not done and size < want:
@@ -300,7 +377,7 @@ def _array_records(stream: _Stream, body: bytes) -> Generator[tuple[int, object]
         block = b"".join(parts)
         if done:
             break
-        if (decoded := _decode_prefix(block, len(block))) is None:
+        if (decoded := _decode_prefix(block, len(block), raw)) is None:
             parts, size, want = [block], len(block), want * 2  # no boundary near the end
             continue
         items, rest = decoded
@@ -308,9 +385,9 @@ def _array_records(stream: _Stream, body: bytes) -> Generator[tuple[int, object]
         pos += len(items)
         parts, size, want = [rest], len(rest), ARRAY_BLOCK_BYTES
     try:
-        items = orjson.loads(b"[" + block)
+        items = _elements(b"[" + block, raw)
     except orjson.JSONDecodeError as exc:  # keep the elements before where it goes wrong
-        if (decoded := _decode_prefix(block, max(exc.pos - 1, 0))) is not None:
+        if (decoded := _decode_prefix(block, max(exc.pos - 1, 0), raw)) is not None:
             items, _ = decoded
             yield from enumerate(items, start=pos)
             pos += len(items)

@@ -3,46 +3,19 @@ a line the fast path takes gives the parser's row (compared by `repr`, so 0 agai
 counts), and every line the parser would quarantine, skip or read by another rule goes to the
 parser. Whole files load the same rows, quarantine rows and counts either way."""
 
-import json
-import random
 import sys
-from dataclasses import asdict
 from datetime import UTC, datetime
 
-import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingestion.formats import FORMATS, cli_log, fast
 from ingestion.formats import bimo_gateway as gateway
-from ingestion.formats.common import BadRecord
-from ingestion.formats.skip import Skip
-from ingestion.parse import FormatStats, parse_files
-from ingestion.readers import BadJson, json_line
+from ingestion.formats import cli_log, fast
 from tests.conftest import source_files
+from tests.parse_fast_support import DROP, VALUES, check, line, parser_row, whole_files_agree
 
 COLUMNS = list(gateway.COLUMNS)
-
-
-def parser_row(line: bytes, module=gateway) -> tuple | None:
-    """What the parser makes of the line: its row in `COLUMNS` order, or None (quarantined or
-    skipped)."""
-    rec = json_line(line)
-    if isinstance(rec, BadJson) or not isinstance(rec, dict):
-        return None
-    [out] = module.parse(rec)
-    if isinstance(out, BadRecord | Skip):
-        return None
-    return tuple(out.get(c) for c in module.COLUMNS)
-
-
-def check(line: bytes, module=gateway) -> object:
-    """The fast path's answer for the line, after checking it against the parser's."""
-    got = module.fast_row(line)
-    if got is not fast.FALLBACK:
-        assert repr(got) == repr(parser_row(line, module)), line
-    return got
 
 
 def record(**fields) -> dict:
@@ -59,13 +32,6 @@ def record(**fields) -> dict:
     }
     rec.update(fields)
     return {k: v for k, v in rec.items() if v is not DROP}
-
-
-DROP = object()
-
-
-def line(rec: dict) -> bytes:
-    return json.dumps(rec).encode()
 
 
 def test_the_usual_line_takes_the_fast_path_with_the_parsers_row():
@@ -98,8 +64,6 @@ def test_the_usual_line_takes_the_fast_path_with_the_parsers_row():
         {"request_id": 12},
         {"provider": DROP},
         {"model": None},
-        {"timestamp": "2026-08-03T00:00:00"},  # naive: UTC by another rule
-        {"timestamp": "2026-08-03"},
         {"timestamp": 1785715200},  # unix seconds
         {"timestamp": "1999-12-31T23:59:59Z"},  # out of range: quarantined
         {"timestamp": "2026-08-03 00:00:00 UTC"},
@@ -133,6 +97,8 @@ def test_what_json_spells_differently_reaches_the_same_row():
     head = b'{"request_id":"r","timestamp":"2026-08-03T00:00:00Z","provider":"a","model":"m"'
     taken = [
         head.replace(b"00:00:00Z", b"02:00:00+02:00") + b"}",  # an offset
+        head.replace(b"00:00:00Z", b"00:00:00") + b"}",  # naive: UTC
+        head.replace(b"T00:00:00Z", b"") + b"}",  # a day alone: its midnight, UTC
         head + b',"request_id":"s","usage":{"input_tokens":5,"input_tokens":6,"o":{"x":1}}}',
         head.replace(b'"a"', '"é"'.encode()) + b"}",  # UTF-8 beyond ASCII
         head + b',"x":1e5,"y":-0,"z":1E-999,"w":18446744073709551615,"v":"\u00e9"}',
@@ -192,19 +158,6 @@ def test_a_raised_recursion_limit_turns_the_fast_path_off(monkeypatch):
     assert not fast.usable()
 
 
-VALUES = st.one_of(
-    st.just("None"),
-    st.sampled_from([2**64 - 1, 2**64, -(2**63), -(2**63) - 1, 0, 1.5]),
-    st.none(),
-    st.booleans(),
-    st.integers(-(2**65), 2**65),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.sampled_from(["", "None", "x", "success", "error", "chat", "2026-08-03T00:00:00Z"]),
-    st.sampled_from(["2026-08-03T00:00:00", "2026-08-03T01:00:00-05:30", "2101-01-01T00:00:00Z"]),
-    st.text(max_size=5),
-    st.lists(st.integers(0, 3), max_size=2),
-    st.dictionaries(st.sampled_from(["input_tokens", "team", "q"]), st.integers(-1, 5), max_size=2),
-)
 KEYS = st.sampled_from(
     [*gateway.KNOWN, "attempt", "stream", "messages", "request", "region", "x", "Team"]
 )
@@ -252,7 +205,6 @@ def cli_record(**fields) -> dict:
         {"type": "session_start"},
         {"type": None},
         {"message_id": "None"},
-        {"ts": "2026-08-03 16:00:26"},
         {"cost_usd": "0.1"},
         {"cost_usd": -0.5},
         {"usage": []},
@@ -287,16 +239,6 @@ def test_any_cli_record_gets_the_parsers_row_or_goes_to_it(changes):
     check(line(cli_record(**changes)), cli_log)
 
 
-def _parse(source, files, monkeypatch, on: bool):
-    monkeypatch.setenv("BIMO_PARSE_FAST", "1" if on else "0")
-    monkeypatch.setenv("BIMO_PARSE_WORKERS", "1")
-    stats = FormatStats()
-    out = list(parse_files(source, files, stats=stats, batch_rows=500))
-    rows = pa.concat_tables(out[:-1]).drop_columns(["_loaded_at"])
-    bad = [{k: v for k, v in b.items() if k != "quarantined_at"} for b in out[-1]]
-    return rows, bad, asdict(stats)
-
-
 @pytest.mark.parametrize(
     ("source", "fields"),
     [
@@ -305,25 +247,4 @@ def _parse(source, files, monkeypatch, on: bool):
     ],
 )
 def test_whole_files_load_the_same_either_way(demo_dir, tmp_path, monkeypatch, source, fields):
-    rng = random.Random(3)
-    files = source_files(demo_dir)[source]
-    mixed = tmp_path / "mixed.jsonl"  # the demo's lines, some with a field the parser must read
-    edits = ["None", "", None, "12", 1.0, -3, "2026-08-03T00:00:00", True, "usage"]
-    out = []
-    for raw in (ln for f in files[:3] for ln in f.read_bytes().splitlines()):
-        rec = json_line(raw)
-        if isinstance(rec, dict) and rng.random() < 0.3:
-            rec[rng.choice(fields)] = rng.choice(edits)
-            raw = line(rec)
-        out.append(raw)
-    mixed.write_bytes(b"\n".join(out) + b"\n")
-    module, taken = FORMATS[source], []
-    real = module.fast_row
-    monkeypatch.setattr(module, "fast_row", lambda ln: taken.append(real(ln)) or taken[-1])
-    fast_ = _parse(source, [*files, mixed], monkeypatch, on=True)
-    slow = _parse(source, [*files, mixed], monkeypatch, on=False)
-    fell_back = sum(t is fast.FALLBACK for t in taken)
-    assert len(taken) - fell_back > 1000 and fell_back > 50 and len(slow[1]) > 10
-    assert fast_[0].equals(slow[0])
-    assert fast_[1] == slow[1]
-    assert fast_[2] == slow[2]
+    whole_files_agree(source_files(demo_dir)[source], tmp_path, monkeypatch, source, fields)

@@ -123,7 +123,7 @@ def timestamp(value: object, field: str, *, required: bool = False) -> datetime 
             text = value.strip().replace(" UTC", "+00:00")
             parsed = datetime.fromisoformat(text)
         if parsed.tzinfo is None:
-            parsed = _as_utc(parsed, text)
+            parsed = as_utc(parsed, text)
         elif parsed.tzinfo is not UTC:
             parsed = parsed.astimezone(UTC)
     except (ValueError, OverflowError):
@@ -131,7 +131,7 @@ def timestamp(value: object, field: str, *, required: bool = False) -> datetime 
     return plausible(parsed, field)
 
 
-def _as_utc(naive: datetime, text: str) -> datetime:
+def as_utc(naive: datetime, text: str) -> datetime:
     """A naive time read as UTC. Parsing its text again with `+00:00` costs half of
     `replace(tzinfo=UTC)` (LiteLLM writes three naive times per record); a date alone would
     take the offset for a time, so it, and anything the second parse does not make UTC, is

@@ -14,7 +14,7 @@ Where the two could part, the fast path steps aside:
 - msgspec gives up on nesting at Python's recursion limit, orjson at 1,024 levels: with the
   limit raised above that, no line takes the fast path (`usable`).
 - A number beyond a double's range in a value stepped over passes msgspec's check but not
-  orjson's. `readers.json_line` reads such a line as JSON allows (the number becomes ±inf), so
+  orjson's. `readers.loads` reads such a record as JSON allows (the number becomes ±inf), so
   the parser's rules decide, as they do on the fast path: an unread field does not matter.
 """
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 import operator
 import os
 import re
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
@@ -31,7 +30,8 @@ from typing import Annotated
 import msgspec
 import orjson
 
-from ingestion.formats.common import CONTENT_KEYS, EARLIEST, INT64_MAX, LATEST
+from ingestion.formats.common import CONTENT_KEYS, EARLIEST, INT64_MAX, LATEST, as_utc
+from ingestion.readers import msgspec_nests_less, valid_utf8
 
 MAX_EXTRA_KEYS = 64
 """Unknown top-level keys a fast path learns; a record with another one takes the parser."""
@@ -50,29 +50,18 @@ FALLBACK = object()
 def usable() -> bool:
     """Whether lines may take the fast path: not with `BIMO_PARSE_FAST=0` (for comparisons), nor
     unless msgspec's nesting limit (Python's recursion limit) is below orjson's (1,024)."""
-    return os.environ.get("BIMO_PARSE_FAST", "1") != "0" and sys.getrecursionlimit() <= 1024
-
-
-def plain(line: bytes) -> bool:
-    """Whether the line's bytes are valid UTF-8, as orjson requires (ASCII: the usual case)."""
-    if line.isascii():
-        return True
-    try:
-        line.decode()
-    except UnicodeDecodeError:
-        return False
-    return True
+    return os.environ.get("BIMO_PARSE_FAST", "1") != "0" and msgspec_nests_less()
 
 
 def instant(text: str) -> datetime | None:
-    """What `common.timestamp` makes of `text` when it is ISO 8601 with an offset, in
-    [2000, 2100); None for anything else (naive, unparseable, out of range), which it reads
-    by other rules."""
+    """What `common.timestamp` makes of `text` where `datetime.fromisoformat` reads it (with
+    an offset, or naive: UTC) in [2000, 2100); None for anything else, which `timestamp` reads
+    by other rules or quarantines."""
     try:
         when = datetime.fromisoformat(text)
-        if when.tzinfo is not UTC:
-            if when.tzinfo is None:
-                return None
+        if when.tzinfo is None:
+            when = as_utc(when, text)
+        elif when.tzinfo is not UTC:
             when = when.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
@@ -110,7 +99,7 @@ class Lines:
 
     def decode(self, line: bytes) -> msgspec.Struct | None:
         """The line's Struct; None when the parser must read it."""
-        if not plain(line):
+        if not valid_utf8(line):
             return None
         while True:
             try:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
+import msgspec
 import orjson
 import pyarrow as pa
 
+from ingestion.formats import fast
 from ingestion.formats.common import BadRecord, count, flag, money, text, timestamp
+from ingestion.readers import loads
 
 TABLE = "litellm_spend_logs"
 TIME_COLUMN = "start_time"
@@ -46,14 +50,26 @@ def _json_field(value: object) -> object:
     """LiteLLM exports JSON columns as JSON-encoded strings; unparseable ones count as empty."""
     if isinstance(value, str):
         try:
-            return orjson.loads(value) if value.strip() else None
+            return loads(value) if value.strip() else None
         except orjson.JSONDecodeError:
             return None
     return value
 
 
 def _tags(value: object) -> dict[str, str]:
-    tags = _json_field(value)
+    """`request_tags` ("project:x" strings in a JSON list, as a string) as a dict, never
+    changed by its callers: a string's tags are read once per load (`_tags_of_text`)."""
+    if isinstance(value, str):
+        return _tags_of_text(value)
+    return _tags_of(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tags_of_text(value: str) -> dict[str, str]:
+    return _tags_of(_json_field(value))
+
+
+def _tags_of(tags: object) -> dict[str, str]:
     if not isinstance(tags, list):
         return {}
     pairs = (str(t).split(":", 1) for t in tags if isinstance(t, str) and ":" in t)
@@ -117,3 +133,137 @@ def parse(rec: dict) -> Iterator[dict | BadRecord]:
         }
     except BadRecord as exc:
         yield exc
+
+
+# The fast path (ingestion/formats/fast.py): the usual record, decoded in C (its metadata, JSON
+# in a string, too), gives the row `parse` gives it; any other returns FALLBACK for `parse`.
+Count = fast.Count
+Str = str | None  # "" and "None" are missing, as `text` reads them (`_missing`)
+
+
+class _Details(msgspec.Struct, gc=False):
+    cached_tokens: Count | None = None
+    reasoning_tokens: Count | None = None
+
+
+class _Usage(msgspec.Struct, gc=False):
+    cache_read_input_tokens: Count | None = None
+    cache_creation_input_tokens: Count | None = None
+    prompt_tokens_details: _Details | None = None
+    completion_tokens_details: _Details | None = None
+
+
+class _SpendMeta(msgspec.Struct, gc=False):
+    project: Str = None
+    environment: Str = None
+    feature: Str = None
+
+
+class _Meta(msgspec.Struct, gc=False):
+    user_api_key_alias: Str = None
+    user_api_key_team_id: Str = None
+    user_api_key_team_alias: Str = None
+    spend_logs_metadata: _SpendMeta | None = None
+    usage_object: _Usage | None = None
+
+
+class _Spend(msgspec.Struct, kw_only=True, gc=False):
+    request_id: fast.Text
+    startTime: fast.Text
+    call_type: Str = None
+    api_key: Str = None
+    spend: fast.Money | None = None
+    prompt_tokens: Count | None = None
+    completion_tokens: Count | None = None
+    total_tokens: Count | None = None
+    endTime: Str = None
+    completionStartTime: Str = None
+    request_duration_ms: Count | None = None
+    model: Str = None
+    model_group: Str = None
+    custom_llm_provider: Str = None
+    user: Str = None
+    end_user: Str = None
+    team_id: Str = None
+    status: Str = None
+    cache_hit: bool | Str = None
+    metadata: Str = None
+    request_tags: object = None
+
+
+_LINES = fast.Lines(_Spend)
+_META = msgspec.json.Decoder(_Meta).decode
+_NO_META = _Meta()
+_NO_USAGE = _Usage()
+_NO_SPEND_META = _SpendMeta()
+
+
+_BLANK = {"": None, "None": None}.get
+"""`_BLANK(v, v)`: None for "" and "None", which `text` reads as missing; `v` otherwise."""
+
+
+def _time(value: str | None) -> object:
+    """`timestamp` of an optional time: None, its datetime, or FALLBACK."""
+    if value is None or value == "":
+        return None
+    when = fast.instant(value)
+    return fast.FALLBACK if when is None else when
+
+
+def fast_row(line: bytes) -> tuple | object:
+    """The row `parse` makes of this record, as a tuple in `COLUMNS` order; `fast.FALLBACK`
+    when `parse` must read it."""
+    rec = _LINES.decode(line)
+    if rec is None or rec.request_id == "None":
+        return fast.FALLBACK
+    meta = _NO_META
+    if rec.metadata is not None and rec.metadata.strip():
+        try:
+            meta = _META(rec.metadata)
+        except (msgspec.DecodeError, RecursionError):
+            return fast.FALLBACK  # `parse` reads it (as no metadata, or its values by its rules)
+    usage = meta.usage_object or _NO_USAGE
+    cache_read = usage.cache_read_input_tokens
+    if cache_read is None and usage.prompt_tokens_details is not None:
+        cache_read = usage.prompt_tokens_details.cached_tokens
+    reasoning = usage.completion_tokens_details
+    start = fast.instant(rec.startTime)
+    end, first = _time(rec.endTime), _time(rec.completionStartTime)
+    if start is None or end is fast.FALLBACK or first is fast.FALLBACK:
+        return fast.FALLBACK
+    hit = rec.cache_hit
+    if type(hit) is str:
+        hit = None if hit in ("", "None") else {"true": True, "false": False}.get(hit.lower(), hit)
+        if type(hit) is str:
+            return fast.FALLBACK  # `flag` quarantines it
+    tags, spend_meta = _tags(rec.request_tags), meta.spend_logs_metadata or _NO_SPEND_META
+    return (
+        rec.request_id,
+        _BLANK(rec.call_type, rec.call_type),
+        _BLANK(rec.api_key, rec.api_key),
+        _BLANK(meta.user_api_key_alias, meta.user_api_key_alias),
+        rec.spend,
+        rec.prompt_tokens,
+        rec.completion_tokens,
+        rec.total_tokens,
+        cache_read,
+        usage.cache_creation_input_tokens,
+        reasoning.reasoning_tokens if reasoning is not None else None,
+        start,
+        end,
+        first,
+        rec.request_duration_ms,
+        _BLANK(rec.model, rec.model),
+        _BLANK(rec.model_group, rec.model_group),
+        _BLANK(rec.custom_llm_provider, rec.custom_llm_provider),
+        _BLANK(rec.user, rec.user),
+        _BLANK(rec.end_user, rec.end_user),
+        _BLANK(rec.team_id, rec.team_id)
+        or _BLANK(meta.user_api_key_team_id, meta.user_api_key_team_id),
+        _BLANK(meta.user_api_key_team_alias, meta.user_api_key_team_alias),
+        _BLANK(spend_meta.project, spend_meta.project) or tags.get("project"),
+        _BLANK(spend_meta.environment, spend_meta.environment) or tags.get("environment"),
+        _BLANK(spend_meta.feature, spend_meta.feature) or tags.get("feature"),
+        _BLANK(rec.status, rec.status),
+        hit,
+    )
