@@ -9,8 +9,8 @@ Needs a scale's landing files (`bench.py --sections scales --scales M --work /tm
 leaves them). Each history load is `pipeline.load_logs` in a fresh process (`harness.run_task`),
 into a scratch warehouse deleted after it; the variants alternate (ABBA), `--repeat` pairs per
 format. The day's file: `parse_files` in this process, one worker, the variants alternating,
-`--file-repeat` pairs after a warm-up of each. Results: benchmarks/results/parse_fast_<scale>.{json,md} (the scale: the
-folder above `--landing`).
+`--file-repeat` pairs after a warm-up of each. Results:
+benchmarks/results/parse_fast_<scale>.{json,md} (the scale: the folder above `--landing`).
 """
 
 import argparse

@@ -87,7 +87,7 @@ def file_rows(
 ) -> Iterator[tuple]:
     """The rows of one file, as tuples in `arrow_schema` order (lineage columns set); its bad
     records go to `bad` (one quarantine row per record, all its reasons) and its counts to
-    `stats`. A JSON Lines line takes the format's fast path first, where it has one."""
+    `stats`. A record takes the format's fast path first, where it has one (`fast_row`)."""
     module = FORMATS[source]
     stats.files += 1
     name = str(path)
