@@ -116,22 +116,25 @@ def timestamp(value: object, field: str, *, required: bool = False) -> datetime 
     if not isinstance(value, str):
         raise BadRecord(f"{field}: expected a timestamp, got {type(value).__name__}")
     try:
-        text = value
-        try:  # the usual case: RFC 3339 as written, in UTC
-            parsed = datetime.fromisoformat(text)
+        try:  # the usual case: RFC 3339 as written
+            parsed = iso_utc(value)
         except ValueError:
-            text = value.strip().replace(" UTC", "+00:00")
-            parsed = datetime.fromisoformat(text)
-        if parsed.tzinfo is None:
-            parsed = as_utc(parsed, text)
-        elif parsed.tzinfo is not UTC:
-            parsed = parsed.astimezone(UTC)
+            parsed = iso_utc(value.strip().replace(" UTC", "+00:00"))
     except (ValueError, OverflowError):
         raise BadRecord(f"{field}: unparseable timestamp {value[:40]!r}") from None
     return plausible(parsed, field)
 
 
-def as_utc(naive: datetime, text: str) -> datetime:
+def iso_utc(text: str) -> datetime:
+    """The UTC datetime of an ISO 8601 text: its offset applied, a naive one read as UTC.
+    Raises ValueError (or OverflowError) where `datetime.fromisoformat` cannot read it."""
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        return _as_utc(parsed, text)
+    return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
+
+
+def _as_utc(naive: datetime, text: str) -> datetime:
     """A naive time read as UTC. Parsing its text again with `+00:00` costs half of
     `replace(tzinfo=UTC)` (LiteLLM writes three naive times per record); a date alone would
     take the offset for a time, so it, and anything the second parse does not make UTC, is

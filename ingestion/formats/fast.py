@@ -24,13 +24,13 @@ import operator
 import os
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import msgspec
 import orjson
 
-from ingestion.formats.common import CONTENT_KEYS, EARLIEST, INT64_MAX, LATEST, as_utc
+from ingestion.formats.common import CONTENT_KEYS, EARLIEST, INT64_MAX, LATEST, iso_utc
 from ingestion.readers import msgspec_nests_less, valid_utf8
 
 MAX_EXTRA_KEYS = 64
@@ -58,11 +58,7 @@ def instant(text: str) -> datetime | None:
     an offset, or naive: UTC) in [2000, 2100); None for anything else, which `timestamp` reads
     by other rules or quarantines."""
     try:
-        when = datetime.fromisoformat(text)
-        if when.tzinfo is None:
-            when = as_utc(when, text)
-        elif when.tzinfo is not UTC:
-            when = when.astimezone(UTC)
+        when = iso_utc(text)
     except (ValueError, OverflowError):
         return None
     return when if EARLIEST <= when < LATEST else None
