@@ -139,8 +139,8 @@ def test_a_number_beyond_a_double_in_a_value_no_parser_reads_costs_the_request_n
 
 
 def test_unknown_keys_are_learned_up_to_a_limit(monkeypatch):
-    lines = fast.Lines(gateway._Gateway, extras=True)
-    monkeypatch.setattr(gateway, "_LINES", lines)
+    lines = fast.Lines(gateway._Gateway, gateway._PATHS, extras=True)
+    monkeypatch.setattr(gateway, "fast_row", lines.row)
     keys = [f"k{i}" for i in range(fast.MAX_EXTRA_KEYS + 3)]
     for i, key in enumerate(keys):
         got = check(line(record(**{key: i})))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterator
 from typing import Literal
 
@@ -150,28 +149,20 @@ class _Gateway(fast.stepped_over("_Ignored", frozenset({"schema"})), kw_only=Tru
     attribution: _Attribution = msgspec.field(default_factory=_Attribution)
 
 
-_LINES = fast.Lines(_Gateway, extras=True)
-_VALUES = operator.attrgetter(
+_PATHS = (
     *("request_id", "timestamp", "duration_ms", "ttft_ms", "provider", "model"),
-    *("response_model", "operation", "status", "http_status", "error_type", "gateway_cache_hit"),
+    *(
+        "response_model",
+        "operation",
+        "status",
+        "http_status",
+        "error_type",
+        "gateway_cache_hit",
+    ),
     *("usage.input_tokens", "usage.cache_read_input_tokens", "usage.cache_write_input_tokens"),
     *("usage.output_tokens", "usage.reasoning_tokens", "attribution.team"),
     *("attribution.project", "attribution.environment", "attribution.feature"),
     *("attribution.api_key_id", "attribution.user"),
 )
-
-
-def fast_row(line: bytes) -> tuple | object:
-    """The row `parse` makes of this line, as a tuple in `COLUMNS` order; `fast.FALLBACK` when
-    `parse` must read it."""
-    rec = _LINES.decode(line)
-    if rec is None:
-        return fast.FALLBACK
-    row = _VALUES(rec)
-    if "None" in row:  # `text` reads "None" as missing
-        return fast.FALLBACK
-    started_at = fast.instant(row[1])
-    extra = _LINES.extras(rec)
-    if started_at is None or extra is fast.FALLBACK:
-        return fast.FALLBACK
-    return (row[0], started_at, *row[2:], extra)
+_LINES = fast.Lines(_Gateway, _PATHS, extras=True)
+fast_row = _LINES.row

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterator
 from typing import Literal
 
@@ -106,25 +105,13 @@ class _Cli(msgspec.Struct, kw_only=True, gc=False):
     is_error: bool | None = None
 
 
-_LINES = fast.Lines(_Cli)
-_VALUES = operator.attrgetter(
-    *("message_id", "ts", "session_id", "developer", "tool", "provider", "model", "project"),
-    *("team", "feature", "usage.input_tokens", "usage.cache_read_input_tokens"),
-    *("usage.cache_creation_input_tokens", "usage.output_tokens", "usage.reasoning_tokens"),
-    *("cost_usd", "duration_ms", "is_error"),
+_LINES = fast.Lines(
+    _Cli,
+    (
+        *("message_id", "ts", "session_id", "developer", "tool", "provider", "model", "project"),
+        *("team", "feature", "usage.input_tokens", "usage.cache_read_input_tokens"),
+        *("usage.cache_creation_input_tokens", "usage.output_tokens", "usage.reasoning_tokens"),
+        *("cost_usd", "duration_ms", "is_error"),
+    ),
 )
-
-
-def fast_row(line: bytes) -> tuple | object:
-    """The row `parse` makes of this line, as a tuple in `COLUMNS` order; `fast.FALLBACK` when
-    `parse` must read it."""
-    rec = _LINES.decode(line)
-    if rec is None:
-        return fast.FALLBACK
-    row = _VALUES(rec)
-    if "None" in row:  # `text` reads "None" as missing
-        return fast.FALLBACK
-    occurred_at = fast.instant(row[1])
-    if occurred_at is None:
-        return fast.FALLBACK
-    return (row[0], occurred_at, *row[2:])
+fast_row = _LINES.row
