@@ -138,7 +138,7 @@ def parse(rec: dict) -> Iterator[dict | BadRecord]:
 # The fast path (ingestion/formats/fast.py): the usual record, decoded in C (its metadata, JSON
 # in a string, too), gives the row `parse` gives it; any other returns FALLBACK for `parse`.
 Count = fast.Count
-Str = str | None  # "" and "None" are missing, as `text` reads them (`_missing`)
+Str = str | None  # "" and "None" are missing, as `text` reads them (`_BLANK`)
 
 
 class _Details(msgspec.Struct, gc=False):
