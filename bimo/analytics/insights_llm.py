@@ -80,39 +80,74 @@ _MODEL_STATS = f"""
 """
 
 # The same requests at the candidate's prices in force on the last day (its tier by their input).
+# A request's price row is the first, by priority and then the highest tier start, of the rows
+# whose tier starts at or below its input tokens. Requests between two of the candidate's tier
+# starts have the same rows to choose from, so the requests are summed per pair and tier band
+# first (an ASOF join puts each in its band) and priced once per band: the tokens times the
+# prices, summed, are the same decimals as the requests priced one by one, without ranking the
+# prices of every request of the period.
 _REPRICED = f"""
     with requests as ({_REQUESTS}),
     prices as (
         select * from intermediate.int_llm_prices
         where valid_from <= $through and (valid_to is null or $through < valid_to)
     ),
-    repriced as (
-        select
-            pairs.pair,
-            requests.cost,
-            requests.input_uncached_tokens * prices.input_per_mtok
-            + requests.cache_read_tokens * prices.cache_read_per_mtok
-            + requests.cache_write_tokens * prices.cache_write_per_mtok
-            + requests.output_tokens * prices.output_per_mtok
-            + requests.reasoning_tokens * prices.reasoning_per_mtok as candidate_cost_per_mtok,
-            prices.price_source,
-            row_number() over (
-                partition by pairs.pair, requests.request_key
-                order by prices.priority, prices.tier_start_tokens desc
-            ) as price_rank
+    bands as (
+        select distinct pairs.pair, prices.tier_start_tokens as band
+        from insight_pairs as pairs
+        inner join prices
+            on prices.provider = pairs.provider_cand
+            and prices.model_ref = pairs.pricing_model_cand
+    ),
+    pair_requests as (
+        select pairs.pair, requests.*
         from insight_pairs as pairs
         inner join requests
             on requests.source_tag = pairs.source_tag and requests.scope_type = pairs.scope_type
             and requests.scope = pairs.scope and requests.provider = pairs.provider
             and requests.model = pairs.model
+    ),
+    banded as (
+        select
+            pair_requests.pair,
+            bands.band,
+            count(*) as requests,
+            sum(pair_requests.cost) as cost,
+            sum(input_uncached_tokens)::decimal(38, 0) as input_uncached_tokens,
+            sum(cache_read_tokens)::decimal(38, 0) as cache_read_tokens,
+            sum(cache_write_tokens)::decimal(38, 0) as cache_write_tokens,
+            sum(output_tokens)::decimal(38, 0) as output_tokens,
+            sum(reasoning_tokens)::decimal(38, 0) as reasoning_tokens
+        from pair_requests
+        asof inner join bands
+            on pair_requests.pair = bands.pair and pair_requests.input_total_tokens >= bands.band
+        group by all
+    ),
+    repriced as (
+        select
+            banded.pair,
+            banded.requests,
+            banded.cost,
+            banded.input_uncached_tokens * prices.input_per_mtok
+            + banded.cache_read_tokens * prices.cache_read_per_mtok
+            + banded.cache_write_tokens * prices.cache_write_per_mtok
+            + banded.output_tokens * prices.output_per_mtok
+            + banded.reasoning_tokens * prices.reasoning_per_mtok as candidate_cost_per_mtok,
+            prices.price_source,
+            row_number() over (
+                partition by banded.pair, banded.band
+                order by prices.priority, prices.tier_start_tokens desc
+            ) as price_rank
+        from banded
+        inner join insight_pairs as pairs on pairs.pair = banded.pair
         inner join prices
             on prices.provider = pairs.provider_cand
             and prices.model_ref = pairs.pricing_model_cand
-            and requests.input_total_tokens >= prices.tier_start_tokens
+            and banded.band >= prices.tier_start_tokens
     )
     select
         pair,
-        count(*) as repriced_requests,
+        sum(requests) as repriced_requests,
         sum(cost)::double as cost,
         sum(candidate_cost_per_mtok)::double / 1e6 as candidate_cost,
         string_agg(distinct price_source, ', ' order by price_source) as price_source
