@@ -44,9 +44,12 @@ def _value(v: object) -> object:
     """Decode an OTLP `AnyValue`; arrays become lists, kvlists dicts."""
     if not isinstance(v, dict):
         return v
-    for key in ("stringValue", "boolValue", "doubleValue"):
-        if key in v:
-            return v[key]
+    if "stringValue" in v:  # the usual case, first; then in the order a value is looked for
+        return v["stringValue"]
+    if "boolValue" in v:
+        return v["boolValue"]
+    if "doubleValue" in v:
+        return v["doubleValue"]
     if "intValue" in v:
         return v["intValue"]  # string-encoded int64; coerced by `count` where used
     if "arrayValue" in v:
@@ -57,18 +60,34 @@ def _value(v: object) -> object:
 
 
 def _attrs(items: object) -> dict[str, object]:
+    out: dict[str, object] = {}
     if not isinstance(items, list):
-        return {}
-    return {
-        a["key"]: _value(a.get("value"))
-        for a in items
-        if isinstance(a, dict) and isinstance(a.get("key"), str)
-    }
+        return out
+    for a in items:
+        if isinstance(a, dict):
+            key = a.get("key")
+            if isinstance(key, str):
+                v = a.get("value")
+                out[key] = v["stringValue"] if type(v) is dict and "stringValue" in v else _value(v)
+    return out
+
+
+def _pick(a: dict[str, object], res: dict[str, object], keys: tuple[str, ...]) -> str | None:
+    """The first of `keys` set (not null or "") on the span, else on its resource, as text: a
+    span's attribute hides the resource's of the same key, even when it is null."""
+    for k in keys:
+        v = a[k] if k in a else res.get(k)
+        if v is not None and v != "":
+            return text(v, k)
+    return None
 
 
 def _span_row(span: dict, res: dict[str, object]) -> dict | Skip:
     a = _attrs(span.get("attributes"))
-    if not any(k.startswith("gen_ai.") for k in a):
+    for k in a:
+        if k.startswith("gen_ai."):
+            break
+    else:
         return Skip("otel span without gen_ai attributes")
     trace_id = text(span.get("traceId"), "traceId", required=True)
     span_id = text(span.get("spanId"), "spanId", required=True)
@@ -77,11 +96,6 @@ def _span_row(span: dict, res: dict[str, object]) -> dict | Skip:
     code = status.get("code")
     is_error = code in (2, "2", "STATUS_CODE_ERROR") or a.get("error.type") is not None
     ttft = a.get("gen_ai.response.time_to_first_chunk")
-    both = {**res, **a}
-
-    def pick(*keys: str) -> str | None:
-        return next((text(both[k], k) for k in keys if both.get(k) not in (None, "")), None)
-
     in_tok = a.get("gen_ai.usage.input_tokens", a.get("gen_ai.usage.prompt_tokens"))
     out_tok = a.get("gen_ai.usage.output_tokens", a.get("gen_ai.usage.completion_tokens"))
     return {
@@ -90,7 +104,7 @@ def _span_row(span: dict, res: dict[str, object]) -> dict | Skip:
         "span_id": span_id,
         "response_id": response_id,
         "operation_name": text(a.get("gen_ai.operation.name"), "gen_ai.operation.name"),
-        "provider_name": pick("gen_ai.provider.name", "gen_ai.system"),
+        "provider_name": _pick(a, res, ("gen_ai.provider.name", "gen_ai.system")),
         "request_model": text(a.get("gen_ai.request.model"), "gen_ai.request.model"),
         "response_model": text(a.get("gen_ai.response.model"), "gen_ai.response.model"),
         "input_tokens": count(in_tok, "gen_ai.usage.input_tokens"),
@@ -114,13 +128,13 @@ def _span_row(span: dict, res: dict[str, object]) -> dict | Skip:
         else None,
         "is_error": bool(is_error),
         "error_type": text(a.get("error.type"), "error.type"),
-        "service_name": pick("service.name"),
-        "environment": pick("deployment.environment.name", "deployment.environment"),
-        "team": pick("bimo.team"),
-        "project": pick("bimo.project", "service.name"),
-        "feature": pick("bimo.feature"),
-        "api_key_id": pick("bimo.api_key_id"),
-        "user_id": pick("user.id", "enduser.id"),
+        "service_name": _pick(a, res, ("service.name",)),
+        "environment": _pick(a, res, ("deployment.environment.name", "deployment.environment")),
+        "team": _pick(a, res, ("bimo.team",)),
+        "project": _pick(a, res, ("bimo.project", "service.name")),
+        "feature": _pick(a, res, ("bimo.feature",)),
+        "api_key_id": _pick(a, res, ("bimo.api_key_id",)),
+        "user_id": _pick(a, res, ("user.id", "enduser.id")),
     }
 
 
