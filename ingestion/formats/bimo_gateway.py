@@ -13,25 +13,18 @@ from ingestion.formats.common import BadRecord, count, flag, scalar_extras, text
 
 TABLE = "bimo_gateway_requests"
 TIME_COLUMN = "started_at"
-KNOWN = frozenset(
-    [
-        "schema",
-        "request_id",
-        "timestamp",
-        "duration_ms",
-        "ttft_ms",
-        "provider",
-        "model",
-        "response_model",
-        "operation",
-        "status",
-        "http_status",
-        "error_type",
-        "gateway_cache_hit",
-        "usage",
-        "attribution",
-    ]
+# The record's fields a row reads, as attribute paths of the fast path's Struct (`_Gateway`), in
+# `COLUMNS` order (its time second); its known top-level keys are theirs and `schema`: any other
+# key's scalar goes to `extra`.
+_PATHS = (
+    *("request_id", "timestamp", "duration_ms", "ttft_ms", "provider", "model"),
+    *("response_model", "operation", "status", "http_status", "error_type"),
+    *("gateway_cache_hit", "usage.input_tokens", "usage.cache_read_input_tokens"),
+    *("usage.cache_write_input_tokens", "usage.output_tokens", "usage.reasoning_tokens"),
+    *("attribution.team", "attribution.project", "attribution.environment"),
+    *("attribution.feature", "attribution.api_key_id", "attribution.user"),
 )
+KNOWN = frozenset({"schema", *(path.partition(".")[0] for path in _PATHS)})
 COLUMNS: dict[str, pa.DataType] = {
     "request_id": pa.string(),
     "started_at": pa.timestamp("us", tz="UTC"),
@@ -149,20 +142,5 @@ class _Gateway(fast.stepped_over("_Ignored", frozenset({"schema"})), kw_only=Tru
     attribution: _Attribution = msgspec.field(default_factory=_Attribution)
 
 
-_PATHS = (
-    *("request_id", "timestamp", "duration_ms", "ttft_ms", "provider", "model"),
-    *(
-        "response_model",
-        "operation",
-        "status",
-        "http_status",
-        "error_type",
-        "gateway_cache_hit",
-    ),
-    *("usage.input_tokens", "usage.cache_read_input_tokens", "usage.cache_write_input_tokens"),
-    *("usage.output_tokens", "usage.reasoning_tokens", "attribution.team"),
-    *("attribution.project", "attribution.environment", "attribution.feature"),
-    *("attribution.api_key_id", "attribution.user"),
-)
 _LINES = fast.Lines(_Gateway, _PATHS, extras=True)
 fast_row = _LINES.row
