@@ -152,6 +152,36 @@ def test_unknown_keys_are_learned_up_to_a_limit(monkeypatch):
     assert check(line(record(k0=None, k1=2.5, k2="s"))) is not fast.FALLBACK
 
 
+def test_remembered_extras_are_those_of_the_same_values_of_the_same_type(monkeypatch):
+    """Values that compare equal but dump differently (0, False, 0.0, -0.0; 1, True, 1.0) each
+    get their own `extra`, in any order, remembered or not, as do values of unknown keys
+    learned after some were remembered; lists and objects are left out as the parser leaves
+    them out."""
+    lines = fast.Lines(gateway._Gateway, gateway._PATHS, extras=True)
+    monkeypatch.setattr(gateway, "fast_row", lines.row)
+    values = [0, False, 0.0, -0.0, 1, True, 1.0, None, "x", [1], {"a": 1}, 2**63]
+    extras = []
+    for value in values + values[::-1] + values:
+        got = check(line(record(attempt=value, stream=True)))
+        assert got is not fast.FALLBACK
+        extras.append(got[COLUMNS.index("extra")])
+    assert extras[:3] == ['{"attempt":0,"stream":true}', '{"attempt":false,"stream":true}',
+                          '{"attempt":0.0,"stream":true}']  # fmt: skip
+    assert extras[3] == '{"attempt":-0.0,"stream":true}'
+    assert check(line(record(attempt=1, stream=True, region=2))) is not fast.FALLBACK
+    assert check(line(record(attempt=1, stream=True))) is not fast.FALLBACK
+    assert check(line(record(attempt=2**64 + 1))) is fast.FALLBACK  # beyond 64 bits: the parser
+
+
+def test_remembered_extras_are_forgotten_when_the_memo_is_full(monkeypatch):
+    lines = fast.Lines(gateway._Gateway, gateway._PATHS, extras=True)
+    monkeypatch.setattr(gateway, "fast_row", lines.row)
+    monkeypatch.setattr(fast, "EXTRAS_MEMO", 3)
+    for i in range(10):
+        check(line(record(attempt=i % 5)))
+        assert len(lines._memo) <= 3
+
+
 def test_a_raised_recursion_limit_turns_the_fast_path_off(monkeypatch):
     assert fast.usable()
     monkeypatch.setattr(sys, "getrecursionlimit", lambda: 5000)

@@ -35,6 +35,9 @@ from ingestion.readers import msgspec_nests_less, valid_utf8
 
 MAX_EXTRA_KEYS = 64
 """Unknown top-level keys a fast path learns; a record with another one takes the parser."""
+EXTRAS_MEMO = 4096
+"""Distinct values of the unknown keys whose `extra` a fast path remembers (forgotten all at once
+when full)."""
 Count = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
 """What `common.count` keeps as it is (an integral float or a numeric string: `parse`)."""
 Text = Annotated[str, msgspec.Meta(min_length=1)]
@@ -77,6 +80,7 @@ class Lines:
     ) -> None:
         self.base, self.learns = base, extras
         self.keys: list[str] = []
+        self._memo: dict[tuple, object] = {}
         self._decode = self._decoder() if extras else msgspec.json.Decoder(base).decode
         self._columns = operator.attrgetter(*columns) if columns else None
 
@@ -134,10 +138,33 @@ class Lines:
 
     def extras(self, rec: msgspec.Struct) -> object:
         """`common.scalar_extras` of the record; `FALLBACK` for an integer orjson would have
-        read as a float (outside 64 bits, where `orjson.dumps` refuses it too)."""
+        read as a float (outside 64 bits, where `orjson.dumps` refuses it too).
+
+        Most lines repeat a few values of their unknown keys (a retry count, a flag, a region),
+        so the JSON is remembered by the values and their types: equal values of one type dump
+        alike (`True == 1` and `1 == 1.0` differ in type), but for floats (`-0.0 == 0.0`), which
+        are never remembered, as lists and objects (unhashable) are not. A key learned later
+        makes every values tuple longer, so no remembered one is read against other keys."""
+        values = self._values(rec)
+        types = tuple(map(type, values))
+        if float in types:
+            return self._extras(values)
+        key = (values, types)
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
+        except TypeError:  # a list or an object among the values
+            return self._extras(values)
+        if len(self._memo) >= EXTRAS_MEMO:
+            self._memo.clear()
+        out = self._memo[key] = self._extras(values)
+        return out
+
+    def _extras(self, values: tuple) -> object:
         keep = {
             key: value
-            for key, value in zip(self.keys, self._values(rec), strict=True)
+            for key, value in zip(self.keys, values, strict=True)
             if value is None or type(value) in _SCALARS
         }
         if not keep:
