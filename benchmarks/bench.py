@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import import_costs, load_average, peak_rss_mb, run_task
 from ingest_formats import DESCRIPTION, LOG_FORMATS, dicts_at_scale
 from ingest_formats import measure as ingestion
-from machine import machine_info
+from machine import machine_info, yardstick
 from report import render
 from scales import SCALES, run_scale
 
@@ -210,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": command,
         "machine": machine_info() | {"versions": versions()},
         "load_average_start": load_average(),
+        "yardstick_s": yardstick(),
     }
     small = args.quick or args.tiny
 

@@ -4,6 +4,7 @@ and where they write them."""
 import json
 import os
 import platform
+import time
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -35,6 +36,27 @@ def machine_info() -> dict:
         # Other work on the machine slows the timings: the 1-minute load average when recorded.
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
+
+
+_YARDSTICK_LINE = json.dumps(
+    {"request_id": "0" * 36, "timestamp": "2026-08-02T00:01:29.032Z", "model": "m", "n": 1,
+     "usage": {"input_tokens": 499, "output_tokens": 495}, "tags": ["a", "b"], "ok": True}
+)  # fmt: skip
+
+
+def yardstick(lines: int = 100_000, rounds: int = 3) -> float:
+    """Seconds this machine takes, now, for a fixed single-core workload: `lines` JSON lines
+    decoded and their numbers summed (the least of `rounds`). It runs no Bimo code, so no change
+    to Bimo moves it: runs hours apart compare by it (this machine's speed varies by the hour)."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        total = 0
+        for _ in range(lines):
+            rec = json.loads(_YARDSTICK_LINE)
+            total += rec["n"] + rec["usage"]["input_tokens"] + len(rec["request_id"])
+        best = min(best, time.perf_counter() - started)
+    return round(best, 3)
 
 
 def command_line(script: str, **flags) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from report_breakdowns import dashboard_section, layers_section, profile_section
-from report_format import GB, MB
+from report_format import GB, MB, yardstick_note
 from report_format import f as _f
 from report_format import meta as _meta
 from targets import targets
@@ -235,6 +235,7 @@ def _invocations(r: dict) -> str:
         return _meta(r)
     listed = "; ".join(
         f"`{c['command']}` at {c['date']} (load average {c['load_average_start']}"
+        + yardstick_note(c)
         + (f"; {c['note']})" if c.get("note") else ")")
         for c in calls
     )

@@ -18,6 +18,13 @@ def meta(sec: dict) -> str:
     m = sec.get("machine", {})
     return (
         f"`{sec.get('command', '?')}` — {m.get('date', '?')}, 1-minute load average "
-        f"{sec.get('load_average_start', '?')} at the start (2 cores shared with other work: "
-        "timings are slower than on an idle machine)."
+        f"{sec.get('load_average_start', '?')}{yardstick_note(sec)} at the start (2 cores shared "
+        "with other work: timings are slower than on an idle machine)."
     )
+
+
+def yardstick_note(sec: dict) -> str:
+    """The machine's speed when a run began (`machine.yardstick`: the same fixed workload every
+    run; more seconds, a slower hour), for runs that recorded it."""
+    y = sec.get("yardstick_s")
+    return f", yardstick {y:.3f} s" if y is not None else ""

@@ -174,7 +174,7 @@ def run_scale(
         result = run_task(name, timeout_s=scale.task_timeout_s, **kwargs)
         if meta and not listed:
             invocations.append(
-                {k: meta[k] for k in ("command", "load_average_start")}
+                {k: meta.get(k) for k in ("command", "load_average_start", "yardstick_s")}
                 | {"date": meta["machine"]["date"]}
             )
             calls.write_text(json.dumps(invocations))

@@ -166,6 +166,18 @@ def test_results_page_says_how_a_scale_was_stored_and_what_it_left_out():
     assert "its read of otel-genai held 5.0 GB at M" in page
 
 
+def test_each_invocation_states_the_yardstick_it_recorded_and_older_ones_none():
+    from report import _invocations
+
+    calls = [
+        {"command": "a", "date": "d1", "load_average_start": 0.5, "yardstick_s": 0.3456},
+        {"command": "b", "date": "d2", "load_average_start": 0.7},
+    ]
+    text = _invocations({"invocations": calls})
+    assert "at d1 (load average 0.5, yardstick 0.346 s)" in text
+    assert "at d2 (load average 0.7)" in text
+
+
 def test_results_page_reports_targets_not_measured_without_results():
     page = render({})
     assert "## Targets" in page
@@ -213,3 +225,6 @@ def test_tiny_benchmark_writes_every_section(tmp_path):
     assert "The same day through the Dagster daily job in one process" in page
     assert "| XS, origin day | 14 | same day | 1 |" in page
     assert results["ingestion"]["command"].startswith(".venv/bin/python benchmarks/bench.py")
+    # the machine's speed when the run began, beside its load average
+    assert results["ingestion"]["yardstick_s"] > 0
+    assert f"yardstick {results['ingestion']['yardstick_s']:.3f} s at the start" in page
