@@ -182,6 +182,17 @@ def test_remembered_extras_are_forgotten_when_the_memo_is_full(monkeypatch):
         assert len(lines._memo) <= 3
 
 
+def test_lines_whose_unknown_keys_hold_long_texts_are_not_remembered(monkeypatch):
+    lines = fast.Lines(gateway._Gateway, gateway._PATHS, extras=True)
+    monkeypatch.setattr(gateway, "fast_row", lines.row)
+    for text in ("x" * (fast.MEMO_TEXT + 1), "y" * 100_000):
+        got = check(line(record(attempt=1, note=text)))
+        assert got is not fast.FALLBACK and got[COLUMNS.index("extra")] == '{"attempt":1}'
+    assert lines._memo == {}
+    check(line(record(attempt=1, note="x" * fast.MEMO_TEXT)))
+    assert len(lines._memo) == 1
+
+
 def test_a_raised_recursion_limit_turns_the_fast_path_off(monkeypatch):
     assert fast.usable()
     monkeypatch.setattr(sys, "getrecursionlimit", lambda: 5000)

@@ -38,6 +38,9 @@ MAX_EXTRA_KEYS = 64
 EXTRAS_MEMO = 4096
 """Distinct values of the unknown keys whose `extra` a fast path remembers (forgotten all at once
 when full)."""
+MEMO_TEXT = 256
+"""The most characters of text among a line's unknown values that a remembered entry may hold:
+a line whose unknown keys hold more is not remembered (the memo stays under ~1 MB of text)."""
 Count = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
 """What `common.count` keeps as it is (an integral float or a numeric string: `parse`)."""
 Text = Annotated[str, msgspec.Meta(min_length=1)]
@@ -143,8 +146,9 @@ class Lines:
         Most lines repeat a few values of their unknown keys (a retry count, a flag, a region),
         so the JSON is remembered by the values and their types: equal values of one type dump
         alike (`True == 1` and `1 == 1.0` differ in type), but for floats (`-0.0 == 0.0`), which
-        are never remembered, as lists and objects (unhashable) are not. A key learned later
-        makes every values tuple longer, so no remembered one is read against other keys."""
+        are never remembered, as lists and objects (unhashable) and long texts (`MEMO_TEXT`) are
+        not. A key learned later makes every values tuple longer, so no remembered one is read
+        against other keys."""
         values = self._values(rec)
         types = tuple(map(type, values))
         if float in types:
@@ -156,9 +160,11 @@ class Lines:
             pass
         except TypeError:  # a list or an object among the values
             return self._extras(values)
-        if len(self._memo) >= EXTRAS_MEMO:
-            self._memo.clear()
-        out = self._memo[key] = self._extras(values)
+        out = self._extras(values)
+        if sum(len(v) for v in values if type(v) is str) <= MEMO_TEXT:
+            if len(self._memo) >= EXTRAS_MEMO:
+                self._memo.clear()
+            self._memo[key] = out
         return out
 
     def _extras(self, values: tuple) -> object:
