@@ -30,15 +30,16 @@ from machine import command_line, machine_info, write_results
 VARIANTS = {"parser alone": "0", "fast path": "1"}
 
 
-def parse_file(source: str, path: Path) -> tuple[float, int]:
-    """Seconds to parse one file into Arrow batches in this process, and its records."""
+def parse_timed(source: str, files: list[Path]):
+    """Seconds to parse the files into Arrow batches in this process, and the load's counts
+    (`FormatStats`: records, rows...)."""
     from ingestion.parse import FormatStats, parse_files
 
     stats = FormatStats()
     started = time.perf_counter()
-    for _ in parse_files(source, [path], stats=stats):
+    for _ in parse_files(source, files, stats=stats):
         pass
-    return time.perf_counter() - started, stats.records
+    return time.perf_counter() - started, stats
 
 
 def main() -> None:
@@ -58,12 +59,14 @@ def main() -> None:
         runs = files[source] = []
         for variant in names:  # a warm-up of each, not counted (imports, first allocations)
             os.environ["BIMO_PARSE_FAST"] = VARIANTS[variant]
-            parse_file(source, path)
+            parse_timed(source, [path])
         for r in range(args.file_repeat * 2):
             for variant in names if r % 2 == 0 else names[::-1]:
                 os.environ["BIMO_PARSE_FAST"] = VARIANTS[variant]
-                seconds, records = parse_file(source, path)
-                runs.append({"variant": variant, "s": seconds, "records": records, "file": path})
+                seconds, stats = parse_timed(source, [path])
+                runs.append(
+                    {"variant": variant, "s": seconds, "records": stats.records, "file": path}
+                )
     os.environ.pop("BIMO_PARSE_WORKERS")
     loads: dict[str, list[dict]] = {}
     try:

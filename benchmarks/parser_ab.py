@@ -18,7 +18,6 @@ folder above `--landing`).
 import argparse
 import os
 import sys
-import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from machine import command_line, machine_info, write_results
+from parse_fast import parse_timed
 
 
 @contextmanager
@@ -91,17 +91,6 @@ def variant(change: Change, name: str):
         yield
 
 
-def parse(source: str, files: list[Path]) -> tuple[float, int]:
-    """Seconds to parse the files into Arrow batches in this process, and the rows."""
-    from ingestion.parse import FormatStats, parse_files
-
-    stats = FormatStats()
-    started = time.perf_counter()
-    for _ in parse_files(source, files, stats=stats):
-        pass
-    return time.perf_counter() - started, stats.rows
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--change", choices=sorted(CHANGES), required=True)
@@ -117,11 +106,12 @@ def main() -> None:
     runs: list[dict] = []
     for name in change.variants:  # a warm-up of each, not counted (imports, first allocations)
         with variant(change, name):
-            parse(change.source, files)
+            parse_timed(change.source, files)
     for r in range(args.repeat * 2):
         for name in change.variants if r % 2 == 0 else change.variants[::-1]:
             with variant(change, name):
-                seconds, rows = parse(change.source, files)
+                seconds, stats = parse_timed(change.source, files)
+            rows = stats.rows
             runs.append({"variant": name, "s": seconds, "rows": rows})
             print(f"{name}: {seconds:.2f} s, {rows} {change.unit}s", flush=True)
     base = median(x["s"] for x in runs if x["variant"] == change.variants[0])
