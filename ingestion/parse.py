@@ -29,6 +29,11 @@ from ingestion.parse_pool import AHEAD, SharedPool, run_in_order
 from ingestion.readers import BadJson, iter_lines, iter_records, json_line
 
 BATCH_ROWS = 50_000
+# The tables a load yields hold this many rows (the last fewer): DuckDB's row group size, so each
+# table becomes one Parquet row group that DuckDB copies into its staging table as a whole one of
+# its own. Row groups of other sizes (a file's rows, 50,000) made that copy 1.5x slower
+# (docs/benchmarks.md, item 25).
+GROUP_ROWS = 122_880
 PARALLEL_MIN_BYTES = 32 * 2**20  # below this a load parses in-process (workers cost ~1 s to start)
 MAX_WORKERS = 4
 LINEAGE: dict[str, pa.DataType] = {
@@ -171,6 +176,25 @@ def _tables(rows: Iterable[tuple], schema: pa.Schema, batch_rows: int) -> Iterat
             return
 
 
+def row_groups(tables: Iterable[pa.Table], rows: int) -> Iterator[pa.Table]:
+    """The tables' rows, in order, as tables of exactly `rows` rows, the last fewer (none for
+    no rows). Slices and joins share the tables' buffers: nothing is copied here, and at most
+    one table's worth of rows is held beyond the group being filled."""
+    held: list[pa.Table] = []
+    count = 0
+    for table in tables:
+        while table.num_rows:
+            take = min(rows - count, table.num_rows)
+            held.append(table.slice(0, take))
+            table = table.slice(take)
+            count += take
+            if count == rows:
+                yield pa.concat_tables(held)
+                held, count = [], 0
+    if held:
+        yield pa.concat_tables(held)
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     collecting = gc.isenabled()
@@ -245,12 +269,14 @@ def parse_files(
     window: Window | None = None,
     stats: FormatStats | None = None,
     batch_rows: int = BATCH_ROWS,
+    group_rows: int | None = None,
     progress: Callable[[Path], None] | None = None,
     quarantine_item: Callable[[list[dict]], object] | None = None,
     pool: SharedPool | None = None,
 ) -> Iterator[object]:
     """Yield Arrow tables of parsed rows for the files of one format, then its quarantine rows
-    (as `quarantine_item(rows)` makes them; a list of dicts without it).
+    (as `quarantine_item(rows)` makes them; a list of dicts without it). The rows are parsed
+    `batch_rows` at a time and yielded `group_rows` (default `GROUP_ROWS`) to a table.
 
     `window` keeps only requests whose start time is in [start, end). `pool`: the workers
     `shared_pool` gave these files to (with the same window and batch size).
@@ -258,6 +284,7 @@ def parse_files(
     files = list(files)
     schema = arrow_schema(FORMATS[source])
     stats = stats if stats is not None else FormatStats()
+    group_rows = group_rows or GROUP_ROWS
     loaded_at = datetime.now(UTC)
     bad: list[dict] = []
     workers = 0 if pool is not None else _use_workers(files)
@@ -271,25 +298,23 @@ def parse_files(
                 if progress:
                     progress(path)
 
-        yield from _tables(every_row(), schema, batch_rows)
+        yield from row_groups(_tables(every_row(), schema, batch_rows), group_rows)
     else:
-        held: list[pa.Table] = []  # small files' tables, joined up to a batch
-        if pool is not None:
-            results = pool.results(source)
-        else:
-            tasks = [(source, path, window, loaded_at, batch_rows) for path in files]
-            results = run_in_order(_parse_file_task, tasks, workers)
-        for path, (tables, file_bad, file_stats) in zip(files, results, strict=True):
-            stats.add(file_stats)
-            bad.extend(file_bad)
-            held.extend(tables)
-            if sum(t.num_rows for t in held) >= batch_rows:
-                yield pa.concat_tables(held)
-                held = []
-            if progress:
-                progress(path)
-        if held:
-            yield pa.concat_tables(held)
+
+        def every_table() -> Iterator[pa.Table]:
+            if pool is not None:
+                results = pool.results(source)
+            else:
+                tasks = [(source, path, window, loaded_at, batch_rows) for path in files]
+                results = run_in_order(_parse_file_task, tasks, workers)
+            for path, (tables, file_bad, file_stats) in zip(files, results, strict=True):
+                stats.add(file_stats)
+                bad.extend(file_bad)
+                yield from tables
+                if progress:
+                    progress(path)
+
+        yield from row_groups(every_table(), group_rows)
     # Always yield an (empty) batch, so every raw table exists for dbt and users.
     yield schema.empty_table()
     yield quarantine_item(bad) if quarantine_item else bad

@@ -184,7 +184,8 @@ def test_parsing_pauses_the_cycle_collector_and_restores_it(demo_dir, monkeypatc
     # In-process, batch by batch: paused while a batch fills, on while the caller has it.
     seen.clear()
     files = source_files(demo_dir)["bimo-gateway"][:2]
-    handed = [gc.isenabled() for _ in parse_files("bimo-gateway", files, batch_rows=200)]
+    tables = parse_files("bimo-gateway", files, batch_rows=200, group_rows=200)
+    handed = [gc.isenabled() for _ in tables]
     assert len(handed) > 3 and all(handed) and seen and not any(seen)
 
 
