@@ -4,6 +4,7 @@ each as one Parquet row group and DuckDB copies it into the staging table whole
 
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -90,3 +91,19 @@ def test_dlt_writes_each_table_as_one_parquet_row_group(tmp_path, demo_dir, monk
     assert sum(groups) == rows
     stored = query(settings_, "select count(*) from raw_gateway.bimo_gateway_requests")
     assert stored == [(rows,)]
+
+
+def test_group_rows_is_duckdbs_row_group_size(tmp_path):
+    """The size the staging copy takes whole: a table of two groups' rows fills two of DuckDB's
+    row groups, one more row a third."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        for rows, groups in ((2 * parse.GROUP_ROWS, 2), (2 * parse.GROUP_ROWS + 1, 3)):
+            con.execute(f"create or replace table t as select range as i from range({rows})")
+            con.execute("checkpoint")
+            found = con.execute(
+                "select count(distinct row_group_id) from pragma_storage_info('t')"
+            ).fetchall()
+            assert found == [(groups,)]
+    finally:
+        con.close()
