@@ -2,15 +2,15 @@
 
     .venv/bin/python benchmarks/ingest_throughput.py [--days 90] [--requests-per-day 1500]
 
-Generates the demo company's gateway logs, then loads the same files four ways into fresh
-DuckDB files and prints rows/s with ratios against the dict path. Results go to
-benchmarks/results/ingest_throughput.{json,md}.
+Generates the demo company's gateway logs, loads the same files through dlt's dict path and
+through Bimo's Arrow path into fresh DuckDB files, times Bimo's parse alone and DuckDB's own
+`read_json` of the plain files, and prints rows/s with ratios against the dict path. Results go
+to benchmarks/results/ingest_throughput.{json,md}, with the date, the machine, its load average
+and the yardstick (benchmarks/machine.py) at the start.
 """
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import tempfile
 import time
@@ -21,6 +21,7 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 import dlt
 import duckdb
+from machine import command_line, machine_info, write_results, yardstick
 
 from bimo.demo import generate
 from bimo.settings import get_settings
@@ -28,8 +29,6 @@ from ingestion.dlt_settings import configure_dlt
 from ingestion.load import load_files
 from ingestion.readers import expand_paths
 from ingestion.source import FormatStats, parse_files
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def arrow_path(files, work):
@@ -88,6 +87,7 @@ def main() -> None:
     p.add_argument("--days", type=int, default=90)
     p.add_argument("--requests-per-day", type=int, default=1500)
     args = p.parse_args()
+    machine = machine_info() | {"yardstick_s": yardstick()}  # before the runs: what slows them
     work = Path(tempfile.mkdtemp(prefix="bimo-bench-"))
     try:
         generate(work / "demo", days=args.days, requests_per_day=args.requests_per_day,
@@ -116,16 +116,22 @@ def main() -> None:
         f"| {r['vs_dict_path']} |\n"
         for r in rows
     )
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    command = command_line("ingest_throughput.py", **vars(args))
     print(table)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "ingest_throughput.json").write_text(
-        json.dumps({"machine": machine, "args": vars(args), "runs": rows}, indent=2)
-    )
-    (RESULTS / "ingest_throughput.md").write_text(
-        f"# Ingestion throughput\n\n`.venv/bin/python benchmarks/ingest_throughput.py "
-        f"--days {args.days} --requests-per-day {args.requests_per_day}` on {machine}.\n"
-        "Bimo gateway JSONL (every 7th file gzip), same files for every path.\n\n" + table
+    write_results(
+        "ingest_throughput",
+        {"command": command, "machine": machine, "args": vars(args), "runs": rows},
+        [
+            "# Ingestion throughput",
+            "",
+            f"`{command}` — {machine['date']}, {machine['cpu']} ({machine['cores']} cores), "
+            f"Python {machine['python']}; 1-minute load average {machine['load_average_1m']}, "
+            f"yardstick {machine['yardstick_s']} s at the start (benchmarks/machine.py).",
+            "Bimo gateway JSONL (every 7th file gzip), same files for every path, n=1 each, "
+            "one after another in one process.",
+            "",
+            table,
+        ],
     )
 
 
