@@ -17,6 +17,7 @@ from pipeline import LOG_SOURCES, file_day, generate_data, in_days, layer_times 
 from report import _scales as scales_section  # noqa: E402
 from report import render  # noqa: E402
 from setup_tasks import forget_newest_origin  # noqa: E402
+from targets import shortfall, targets  # noqa: E402
 
 SECTIONS = ("ingestion", "scales", "dashboard", "profile", "forecast")
 HEADINGS = (
@@ -182,6 +183,34 @@ def test_results_page_reports_targets_not_measured_without_results():
     page = render({})
     assert "## Targets" in page
     assert page.count("not measured") + page.count("not run") >= 4
+
+
+def test_a_shortfall_is_a_percentage_below_one_and_a_half_times():
+    assert shortfall(50, 49.1) == "2% short"
+    assert shortfall(0.5, 0.231) == "2.2× short"
+    assert shortfall(15, 12) == "25% short"
+    assert shortfall(15, 10) == "1.5× short"
+
+
+def test_ingestion_target_counts_both_json_decoders_with_the_parse():
+    """The share of the slowest load's profile given to parsing: Bimo's own code and the JSON
+    decoders it calls (orjson, msgspec), whichever the profile's top functions hold; dlt's own
+    share as measured."""
+    fmt = {"bimo": {"rows": 30_000}, "bimo_vs_duckdb": 0.25, "bimo_vs_dicts": 9.0}
+    top = [
+        {"function": "<method 'decode' of 'msgspec.json.Decoder' objects>", "own_s": 20.0},
+        {"function": "<orjson.loads>", "own_s": 5.0},
+        {"function": "fast_row (ingestion/formats/litellm.py:213)", "own_s": 30.0},
+    ]
+    profile = {
+        "profiled_s": 100.0,
+        "top_own": top,
+        "own_by_package": {"ingestion": {"share": 0.5}, "dlt": {"share": 0.012}},
+    }
+    rows = targets({"ingestion": {"formats": {"litellm": fmt}}, "profile": {"profile": profile}})
+    why = rows[0]["why"]
+    assert "take 75% of the time" in why and "dlt's own code 1.2%" in why
+    assert rows[1]["why"].startswith("litellm at 9.0× (5.6× short)")
 
 
 @pytest.mark.slow
