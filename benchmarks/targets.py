@@ -23,7 +23,7 @@ def _shares(stages: dict, total: float) -> str:
 
 def shortfall(goal: float, measured: float) -> str:
     """How far `measured` falls short of `goal` (both larger-is-better): a ratio when it is
-    1.5× or more, otherwise the percentage (49.1× against 50× is "2 % short", not "1.0×")."""
+    1.5× or more, otherwise the percentage (49.1× against 50× is "2% short", not "1.0× short")."""
     ratio = goal / measured
     return f"{ratio:.1f}× short" if ratio >= 1.5 else f"{ratio - 1:.0%} short"
 
